@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI directly through tsx, so `npx prism` works right after `npm ci`
+// with no build step; `npm run build` + dist/ is the production path (see deploy/).
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const built = join(root, 'dist', 'src', 'cli', 'main.js');
+if (process.env.PRISM_USE_DIST === '1' && existsSync(built)) {
+  await import(pathToFileURL(built).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+}
