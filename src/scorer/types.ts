@@ -1,0 +1,19 @@
+import type { PrismError } from '../errors.ts';
+import type { PrismScores, Trajectory } from '../schemas/types.ts';
+
+/** The result for one trajectory of a micro-batch: scores, or the typed reason it cannot be scored. */
+export type ScoreOutcome = { ok: true; scores: PrismScores } | { ok: false; error: PrismError };
+
+/**
+ * What the arbitrator needs from a scorer. The PRISM tfjs scorer implements it; delivery tests
+ * and `prism bench pipeline` plug cheap deterministic scorers into the same interface.
+ */
+export interface Scorer {
+  readonly probeModelId: string;
+  readonly probeModelVersion: string;
+  /** e.g. 'tensorflow' (tfjs-node), 'wasm', 'cpu', or 'none' for synthetic scorers. */
+  readonly backend: string;
+  /** Scores one micro-batch; outcomes are in input order, one per trajectory. Never throws for a bad record. */
+  scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]>;
+  dispose(): void;
+}
