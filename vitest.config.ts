@@ -8,6 +8,7 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['tests/setup/kafkajs-read-committed.ts'],
           testTimeout: 60_000,
         },
       },
@@ -17,6 +18,7 @@ export default defineConfig({
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['tests/integration/global-setup.ts'],
+          setupFiles: ['tests/setup/kafkajs-read-committed.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           // Integration tests share one broker and two cores; run files one at a time.

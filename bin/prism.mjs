@@ -2,10 +2,14 @@
 // Runs the TypeScript CLI directly through tsx, so `npx prism` works right after `npm ci`
 // with no build step; `npm run build` + dist/ is the production path (see deploy/).
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// kafkajs 2.2.4 leaks aborted records to read_committed consumers; the fix must replace its
+// filter before kafkajs is first loaded (see src/consumer/read-committed-fix.cjs).
+createRequire(import.meta.url)(join(root, 'src', 'consumer', 'read-committed-fix.cjs')).install();
 const built = join(root, 'dist', 'src', 'cli', 'main.js');
 if (process.env.PRISM_USE_DIST === '1' && existsSync(built)) {
   await import(pathToFileURL(built).href);

@@ -21,9 +21,27 @@ export class ConfigError extends PrismError {
   }
 }
 
-/** The local broker (deploy/local) could not be fetched, started or stopped. */
+/** Stable reason codes of BrokerError (the local broker and broker reachability). */
+export const BROKER_ERROR_CODES = [
+  'JAVA_NOT_FOUND', // no `java` on PATH / JAVA_HOME
+  'JAVA_TOO_OLD', // Kafka needs JDK 17+
+  'MAVEN_NOT_FOUND', // no `mvn` on PATH
+  'MAVEN_FAILED', // dependency:copy-dependencies failed (message carries the output tail)
+  'PORT_IN_USE', // a port for the local broker is taken on 127.0.0.1
+  'BROKER_FORMAT_FAILED', // kafka.tools.StorageTool format failed
+  'BROKER_EXITED', // the broker JVM died during start-up
+  'BROKER_START_TIMEOUT', // the client port did not accept TCP within the budget
+  'BROKER_STOP_FAILED', // the broker survived SIGTERM and SIGKILL
+  'BROKER_UNREACHABLE', // no broker answers at the configured address
+  'KAFKA_ADMIN_FAILED', // an admin request (create/list topics) was rejected
+] as const;
+export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
+
+/** The local broker (deploy/local) could not be fetched, started or stopped, or no broker is reachable. */
 export class BrokerError extends PrismError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  declare readonly code: BrokerErrorCode;
+
+  constructor(code: BrokerErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }

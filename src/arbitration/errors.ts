@@ -1,0 +1,13 @@
+import { PrismError } from '../errors.ts';
+
+export const ARBITRATION_REASON_CODES = ['SCORE_NOT_FINITE'] as const;
+export type ArbitrationReasonCode = (typeof ARBITRATION_REASON_CODES)[number];
+
+/** A scored record that cannot be routed (dead-lettered, stage `arbitrate`). */
+export class ArbitrationError extends PrismError {
+  declare readonly code: ArbitrationReasonCode;
+
+  constructor(code: ArbitrationReasonCode, message: string) {
+    super(code, message);
+  }
+}

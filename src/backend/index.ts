@@ -1,0 +1,15 @@
+export {
+  AUTO_ORDER,
+  BACKEND_CHOICES,
+  BackendUnavailableError,
+  nodeBackendEnv,
+  selectBackend,
+} from './select.ts';
+export type {
+  BackendAttempt,
+  BackendChoice,
+  BackendEnv,
+  BackendInfo,
+  BackendKind,
+  SelectBackendOptions,
+} from './select.ts';

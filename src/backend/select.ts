@@ -1,0 +1,185 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { PrismError, errorMessage } from '../errors.ts';
+import { log as rootLog, type Logger } from '../log.ts';
+
+/**
+ * Picks the tfjs backend at start-up: the fastest one that loads AND passes a tiny gradient check.
+ *
+ * Order for `auto`: tensorflow-gpu (tfjs-node-gpu, only when a GPU is visible and TF really uses it)
+ * → tensorflow (tfjs-node, native libtensorflow on CPU) → wasm (XNNPACK, SIMD) → cpu (pure JS).
+ * tfjs-node and tfjs-node-gpu are optionalDependencies whose install downloads libtensorflow; they
+ * are usually absent, so they are loaded through a guarded dynamic import() and a missing module
+ * just moves on to the next candidate. A backend named explicitly must load or the call fails.
+ *
+ * wasm in Node: SIMD yes (WASM_HAS_SIMD_SUPPORT true on Node 20); threads no — tfjs hard-codes
+ * WASM_HAS_MULTITHREAD_SUPPORT=false under Node (tensorflow/tfjs#3830) and the threaded build spawns
+ * workers from blob: URLs, which node:worker_threads rejects. So wasm runs on one core.
+ */
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type BackendKind = Exclude<BackendChoice, 'auto'>;
+
+/** Fastest first. */
+export const AUTO_ORDER: readonly BackendKind[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export class BackendUnavailableError extends PrismError {
+  constructor(kind: BackendKind, reason: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', `tfjs backend '${kind}' is not usable: ${reason}`, {
+      ...options,
+      exitCode: 2,
+    });
+  }
+}
+
+export interface BackendAttempt {
+  kind: BackendKind;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface BackendInfo {
+  /** What we selected. */
+  kind: BackendKind;
+  /** tf.getBackend() after selection ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  gpu: boolean;
+  /** wasm only. */
+  simd?: boolean;
+  /** wasm only: always false under Node (see module doc). */
+  threads?: boolean;
+  attempts: BackendAttempt[];
+}
+
+/** Side effects the selector needs; injectable so tests can simulate missing or broken packages. */
+export interface BackendEnv {
+  importModule(specifier: string): Promise<unknown>;
+  gpuVisible(): boolean;
+}
+
+// A variable specifier keeps TypeScript and bundlers from resolving the optional packages statically.
+const dynamicImport = (specifier: string): Promise<unknown> => import(specifier);
+
+export const nodeBackendEnv: BackendEnv = {
+  importModule: dynamicImport,
+  gpuVisible: () => {
+    const cuda = process.env.CUDA_VISIBLE_DEVICES;
+    if (cuda !== undefined && (cuda.trim() === '' || cuda.trim() === '-1')) return false;
+    return existsSync('/dev/nvidiactl') || existsSync('/proc/driver/nvidia/version');
+  },
+};
+
+const PACKAGES: Partial<Record<BackendKind, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+};
+
+const TF_NAME: Record<BackendKind, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+interface NativeBackendFlags {
+  isUsingGpuDevice?: boolean;
+}
+
+/** A 2×2 gradient whose answer we know: d/dW sum(x·W) = xᵀ·1. Catches backends that load but cannot differentiate. */
+function gradientSmokeTest(): void {
+  const ok = tf.tidy(() => {
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const w = tf.tensor2d([
+      [0.5, -1],
+      [2, 0.25],
+    ]);
+    const [g] = tf.grads((wv: tf.Tensor) => tf.sum(tf.matMul(x, wv)))([w]);
+    const v = g.dataSync();
+    const want = [4, 4, 6, 6];
+    return want.every((e, i) => Math.abs(v[i] - e) < 1e-5);
+  });
+  if (!ok) throw new Error('gradient smoke test returned wrong values');
+}
+
+async function tryBackend(kind: BackendKind, env: BackendEnv): Promise<Omit<BackendInfo, 'attempts'>> {
+  if (kind === 'tensorflow-gpu' && !env.gpuVisible()) {
+    throw new Error('no NVIDIA GPU visible (/dev/nvidiactl missing or CUDA_VISIBLE_DEVICES empty)');
+  }
+  const pkg = PACKAGES[kind];
+  if (pkg !== undefined) {
+    try {
+      await env.importModule(pkg);
+    } catch (err) {
+      throw new Error(`cannot load ${pkg} (${errorMessage(err).split('\n')[0]})`, { cause: err });
+    }
+  }
+  const name = TF_NAME[kind];
+  if (tf.findBackendFactory(name) === null) {
+    // Happens when the package registered itself on a second copy of @tensorflow/tfjs-core.
+    throw new Error(
+      `${pkg ?? 'tfjs'} did not register backend '${name}' on this @tensorflow/tfjs-core (version mismatch?)`,
+    );
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed to initialise`);
+  await tf.ready();
+  let gpu = false;
+  if (kind === 'tensorflow-gpu') {
+    gpu = (tf.backend() as unknown as NativeBackendFlags).isUsingGpuDevice === true;
+    // tfjs-node-gpu silently runs on CPU when CUDA 11.2 / cuDNN 8.1 are missing (e.g. CUDA 12 hosts).
+    if (!gpu)
+      throw new Error(
+        'tfjs-node-gpu loaded but TensorFlow found no usable GPU (needs CUDA 11.2 + cuDNN 8.1)',
+      );
+  }
+  gradientSmokeTest();
+  const info: Omit<BackendInfo, 'attempts'> = { kind, tfBackend: tf.getBackend(), gpu };
+  if (kind === 'wasm') {
+    info.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+    info.threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
+  }
+  return info;
+}
+
+export interface SelectBackendOptions {
+  env?: BackendEnv;
+  logger?: Logger;
+}
+
+/**
+ * Selects and initialises a tfjs backend. `auto` walks AUTO_ORDER and keeps the first that works;
+ * any other choice must work or a BackendUnavailableError (exit 2) is thrown. The choice is logged.
+ */
+export async function selectBackend(
+  choice: BackendChoice = 'auto',
+  opts: SelectBackendOptions = {},
+): Promise<BackendInfo> {
+  const env = opts.env ?? nodeBackendEnv;
+  const logger = (opts.logger ?? rootLog).child({ component: 'backend' });
+  const candidates = choice === 'auto' ? AUTO_ORDER : [choice];
+  const attempts: BackendAttempt[] = [];
+  for (const kind of candidates) {
+    try {
+      const info: BackendInfo = {
+        ...(await tryBackend(kind, env)),
+        attempts: [...attempts, { kind, ok: true }],
+      };
+      logger.info({ choice, ...info }, `tfjs backend: ${kind}`);
+      return info;
+    } catch (err) {
+      const reason = errorMessage(err);
+      attempts.push({ kind, ok: false, reason });
+      if (choice !== 'auto') throw new BackendUnavailableError(kind, reason, { cause: err });
+      logger.debug({ kind, reason }, 'backend candidate skipped');
+    }
+  }
+  // Unreachable in practice: the pure-JS cpu backend ships with @tensorflow/tfjs.
+  throw new BackendUnavailableError(
+    'cpu',
+    `no backend works: ${attempts.map((a) => `${a.kind}: ${a.reason}`).join('; ')}`,
+  );
+}

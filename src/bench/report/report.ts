@@ -1,0 +1,71 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Logger } from '../../log.ts';
+import { BenchError } from '../errors.ts';
+import type { PipelineResult } from '../pipeline/run.ts';
+import { readResult } from '../results.ts';
+import type { SweepResult } from '../scorer-sweep.ts';
+import type { SoakResult } from '../soak.ts';
+import type { TorchResult } from '../torch.ts';
+import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.ts';
+import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
+import { writePng } from './render.ts';
+
+export interface ReportOptions {
+  resultsDir: string;
+  /** BENCHMARKS.md path. */
+  out: string;
+  /** PNG folder (default <resultsDir>/plots). */
+  plotsDir?: string;
+  /** false: tables only (no figures rendered). */
+  plots?: boolean;
+  logger?: Logger;
+}
+
+export interface ReportOutput {
+  path: string;
+  figures: string[];
+  included: string[];
+}
+
+/** `prism bench report`: reads bench/results/*.json (full runs preferred over quick ones), renders the figures, writes BENCHMARKS.md. */
+export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
+  const sweep = (await readResult(o.resultsDir, 'scorer-sweep')) as SweepResult | undefined;
+  const pipeline = (await readResult(o.resultsDir, 'pipeline')) as PipelineResult | undefined;
+  const soak = (await readResult(o.resultsDir, 'soak')) as SoakResult | undefined;
+  const torch = (await readResult(o.resultsDir, 'torch')) as TorchResult | undefined;
+  const included = Object.entries({ sweep, pipeline, soak, torch })
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  if (included.length === 0) {
+    throw new BenchError(
+      'RESULTS_MISSING',
+      `no result files in ${o.resultsDir}: run prism bench scorer --sweep / pipeline / soak / torch first`,
+      { exitCode: 2 },
+    );
+  }
+  const plotsDir = o.plotsDir ?? join(o.resultsDir, 'plots');
+  const figures: ReportInput['figures'] = {};
+  const written: string[] = [];
+  if (o.plots !== false) {
+    await mkdir(plotsDir, { recursive: true });
+    const specs: [keyof ReportInput['figures'], TopLevelSpec | undefined][] = [
+      ['sweep', sweep && sweepFigure(sweep)],
+      ['pipeline', pipeline && pipelineFigure(pipeline)],
+      ['soak', soak && soakFigure(soak)],
+      ['torch', torch && torchFigure(torch)],
+    ];
+    for (const [name, spec] of specs) {
+      if (spec === undefined) continue;
+      const png = join(plotsDir, `${name}.png`);
+      await writePng(spec, png);
+      figures[name] = relative(dirname(o.out), png);
+      written.push(png);
+      o.logger?.info({ figure: png }, 'bench report: figure written');
+    }
+  }
+  await mkdir(dirname(o.out), { recursive: true });
+  await writeFile(o.out, benchmarksMarkdown({ sweep, pipeline, soak, torch, figures }));
+  return { path: o.out, figures: written, included };
+}

@@ -1,0 +1,109 @@
+import cliProgress from 'cli-progress';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
+import { ConfigError } from '../../errors.ts';
+import { log } from '../../log.ts';
+import { ARCHS, PRESETS, type Arch, type Preset } from '../../model/config.ts';
+import { formatBench, runScorerBench } from '../../scorer/bench.ts';
+import { registerBenchmarks } from './bench/index.ts';
+import { runSweepIfAsked, type SweepFlags } from './bench/sweep.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function backendList(v: string): BackendChoice[] {
+  const list = v.split(',').map((s) => s.trim());
+  for (const b of list) {
+    if (!(BACKEND_CHOICES as readonly string[]).includes(b))
+      throw new InvalidArgumentError(`unknown backend ${b}; use ${BACKEND_CHOICES.join(', ')}`);
+  }
+  return list as BackendChoice[];
+}
+
+function oneOf<T extends string>(choices: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(choices as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
+    return v as T;
+  };
+}
+
+interface ScorerBenchFlags extends SweepFlags {
+  model?: string;
+  preset?: Preset;
+  arch: Arch;
+  batch: number;
+  seq: number;
+  reps: number;
+  backends: BackendChoice[];
+  json?: boolean;
+}
+
+function registerScorer(bench: Command): void {
+  bench
+    .command('scorer')
+    .description(
+      'time the PRISM scorer paths (batched, per-trajectory, auto), the paper’s full backward, and a training step',
+    )
+    .option('--model <dir>', 'probe model folder')
+    .option('--preset <name>', `random built-in model instead: ${PRESETS.join(' | ')}`, oneOf(PRESETS))
+    .option('--arch <name>', `preset variant: ${ARCHS.join(' | ')}`, oneOf(ARCHS), 'llama')
+    .option('--batch <n>', 'trajectories per micro-batch', positiveInt, 16)
+    .option('--seq <t>', 'scored positions per trajectory', positiveInt, 128)
+    .option('--reps <n>', 'timed repetitions per row (after one warm-up)', positiveInt, 2)
+    .option('--backends <list>', `comma-separated: ${BACKEND_CHOICES.join(', ')}`, backendList, [
+      'auto',
+    ] as BackendChoice[])
+    .option('--json', 'print one JSON document per backend instead of tables')
+    .action(async (flags: ScorerBenchFlags) => {
+      if (await runSweepIfAsked(flags)) return;
+      if ((flags.model === undefined) === (flags.preset === undefined))
+        throw new ConfigError('give exactly one of --model DIR or --preset NAME');
+      const source =
+        flags.model !== undefined
+          ? { modelDir: flags.model }
+          : { preset: { preset: flags.preset as Preset, arch: flags.arch, seed: 0 } };
+      const bar = process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            {
+              format: 'bench [{bar}] {value}/{total} {backend} {row}',
+              stream: process.stderr,
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+      bar?.start(flags.backends.length * 5, 0, { backend: '', row: '' });
+      let done = 0;
+      const results = await runScorerBench({
+        source,
+        batch: flags.batch,
+        seq: flags.seq,
+        backends: flags.backends,
+        reps: flags.reps,
+        logger: log,
+        onRow: (backend, row) => {
+          bar?.update(done++, { backend, row });
+          log.debug({ backend, row }, 'bench row');
+        },
+      }).finally(() => bar?.stop());
+      for (const r of results)
+        process.stdout.write(flags.json === true ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n\n`);
+    });
+}
+
+/**
+ * `prism bench <what>`. Each benchmark is one subcommand registered by a function below; add
+ * `bench pipeline` / `bench soak` by writing their register function and listing it in SUBCOMMANDS.
+ */
+const SUBCOMMANDS: ReadonlyArray<(bench: Command) => void> = [registerScorer, registerBenchmarks];
+
+export function register(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('throughput benchmarks (numbers go here, not into tests)');
+  for (const add of SUBCOMMANDS) add(bench);
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import { resolveBrokers } from '../../config/kafka.ts';
+import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
+import { createKafka } from '../../kafka/client.ts';
+import { toBrokerError } from '../../kafka/errors.ts';
+import { createRecordFileWriter, fileFormatOf, jsonlWriter, type RecordFileWriter } from '../../io/files.ts';
+import { progressBar, type Progress } from '../../io/progress.ts';
+import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/catalog.ts';
+import { AnyRecordDecoder, RecordCodec, type Decoded } from '../../schemas/codec.ts';
+import { readDeadLetter, type DeadLetterInfo } from '../../schemas/dead-letter.ts';
+import { createSchemaRegistry } from '../../schemas/from-config.ts';
+import { loadInputConfig } from '../../schemas/load-input.ts';
+
+interface ConsumeOptions {
+  topic: string;
+  out?: string;
+  fromBeginning?: boolean;
+  max?: number;
+  timeout?: number;
+  brokers?: string;
+  group?: string;
+  format?: 'avro' | 'json';
+  schema: SchemaKind;
+  registryUrl?: string;
+  registryFile?: string;
+  config?: string;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`expected a positive number, got ${v}`);
+  return n;
+}
+
+function positiveInt(v: string): number {
+  const n = positiveNumber(v);
+  if (!Number.isInteger(n)) throw new ConfigError(`expected a positive integer, got ${v}`);
+  return n;
+}
+
+/** A dead-letter record as one JSONL line: its error headers, key, and the original value (decoded when possible). */
+interface DeadLetterLine {
+  dead_letter: DeadLetterInfo;
+  key: string | null;
+  value: unknown;
+  value_error: string | null;
+  value_base64: string | null;
+  source: { topic: string; partition: number; offset: string };
+}
+
+export function register(program: Command): void {
+  program
+    .command('consume')
+    .description(
+      'read a topic (read_committed) and write its records as JSONL (dead letters with their error headers)',
+    )
+    .requiredOption('--topic <topic>', 'topic to read')
+    .option('--out <file>', 'output file (.jsonl, or .avro for one --schema kind); default stdout')
+    .option('--from-beginning', 'start at the earliest offset (default: only new records)')
+    .option('--max <n>', 'stop after n records', positiveInt)
+    .option(
+      '--timeout <seconds>',
+      'stop after this many seconds without a new record (counted from joining the group)',
+      positiveNumber,
+    )
+    .option('--brokers <list>', 'host:port[,host:port] (default: PRISM_KAFKA_BROKERS, then 127.0.0.1:19092)')
+    .option(
+      '--group <id>',
+      'consumer group (offsets are committed); default: a throwaway group, nothing committed',
+    )
+    .addOption(
+      new Option('--format <format>', 'value format (default: input.format, avro)').choices(['avro', 'json']),
+    )
+    .addOption(
+      new Option(
+        '--schema <kind>',
+        'record kind for json values and .avro output (avro values carry their kind)',
+      )
+        .choices([...SCHEMA_KINDS])
+        .default('trajectory'),
+    )
+    .option('--registry-url <url>', 'Confluent-compatible Schema Registry (default: schemas/registry.json)')
+    .option('--registry-file <path>', 'registry.json for schema ids (default: schemas/registry.json)')
+    .option('--config <file>', 'YAML config file (default: PRISM_CONFIG)')
+    .action(async (opts: ConsumeOptions) => {
+      const input = loadInputConfig({
+        config: opts.config,
+        format: opts.format,
+        registryUrl: opts.registryUrl,
+        registryFile: opts.registryFile,
+      });
+      const out = opts.out ?? '-';
+      const avroOut = fileFormatOf(out) === 'avro';
+      const decode: (bytes: Buffer | null) => Promise<Decoded> =
+        input.format === 'avro'
+          ? (
+              (d) => (bytes) =>
+                d.decode(bytes)
+            )(
+              new AnyRecordDecoder({
+                registry: createSchemaRegistry(input.schemaRegistry),
+                maxBytes: input.limits.maxBytes,
+              }),
+            )
+          : (
+              (c) => (bytes) =>
+                c.decodeWithInfo(bytes)
+            )(new RecordCodec(opts.schema, { format: 'json', maxBytes: input.limits.maxBytes }));
+      const writer: RecordFileWriter<unknown> =
+        out === '-' ? jsonlWriter(process.stdout, false, 'stdout') : createRecordFileWriter(out, opts.schema);
+
+      const brokers = resolveBrokers(opts.brokers);
+      const verbose = process.env.PRISM_LOG_LEVEL === 'debug' || process.env.PRISM_LOG_LEVEL === 'trace';
+      const kafka = createKafka({
+        brokers,
+        clientId: 'prism-cli-consume',
+        logLevel: verbose ? 'debug' : 'nothing',
+      });
+      const groupId = opts.group ?? `prism-consume-${randomBytes(6).toString('hex')}`;
+      const consumer: Consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 250 });
+
+      let records = 0;
+      let deadLetters = 0;
+      let skipped = 0;
+      let stopping = false;
+      let fatal: unknown;
+      let finish: () => void = () => undefined;
+      const finished = new Promise<void>((resolve) => (finish = resolve));
+      let idle: NodeJS.Timeout | undefined;
+      const armIdle = (): void => {
+        if (opts.timeout === undefined) return;
+        clearTimeout(idle);
+        idle = setTimeout(stop, opts.timeout * 1000);
+      };
+      function stop(): void {
+        stopping = true;
+        clearTimeout(idle);
+        finish();
+      }
+      const bar: Progress | undefined =
+        opts.max !== undefined && out !== '-' ? progressBar('consume', opts.max, 'records') : undefined;
+      const where = (partition: number, offset: string) => `${opts.topic}[${partition}]@${offset}`;
+      const skip = (partition: number, offset: string, err: unknown): void => {
+        skipped++;
+        const code = err instanceof PrismError ? err.code : 'UNEXPECTED_ERROR';
+        process.stderr.write(`${where(partition, offset)}: ${code} ${errorMessage(err)} (skipped)\n`);
+      };
+
+      const handle = async (partition: number, message: KafkaMessage): Promise<void> => {
+        const headers: IHeaders = message.headers ?? {};
+        const dlq = readDeadLetter(headers);
+        if (dlq) {
+          let value: unknown = null;
+          let valueError: string | null = null;
+          try {
+            value = (await decode(message.value)).value;
+          } catch (err) {
+            valueError = err instanceof PrismError ? err.code : errorMessage(err);
+          }
+          const line: DeadLetterLine = {
+            dead_letter: dlq,
+            key: message.key?.toString('utf8') ?? null,
+            value,
+            value_error: valueError,
+            value_base64: message.value?.toString('base64') ?? null,
+            source: { topic: opts.topic, partition, offset: message.offset },
+          };
+          if (avroOut)
+            return skip(
+              partition,
+              message.offset,
+              new ConfigError('dead-letter records cannot be written to an .avro file'),
+            );
+          await writer.write(line);
+          deadLetters++;
+          return;
+        }
+        let decoded: Decoded;
+        try {
+          decoded = await decode(message.value);
+        } catch (err) {
+          return skip(partition, message.offset, err);
+        }
+        if (avroOut && decoded.kind !== opts.schema) {
+          return skip(
+            partition,
+            message.offset,
+            new ConfigError(`record is a ${decoded.kind}, the .avro output holds ${opts.schema}`),
+          );
+        }
+        try {
+          await writer.write(decoded.value);
+        } catch (err) {
+          if (!(err instanceof PrismError) || err.code !== 'SCHEMA_MISMATCH') throw err;
+          return skip(partition, message.offset, err); // e.g. NaN, which JSON cannot carry
+        }
+      };
+
+      const onSignal = (): void => stop();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        await consumer.connect();
+        consumer.on(consumer.events.GROUP_JOIN, armIdle);
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          if (payload.restart) return;
+          fatal = payload.error;
+          stop();
+        });
+        await consumer.subscribe({ topics: [opts.topic], fromBeginning: opts.fromBeginning === true });
+        await consumer.run({
+          autoCommit: opts.group !== undefined,
+          eachMessage: async ({ partition, message }) => {
+            if (stopping) return;
+            armIdle();
+            try {
+              await handle(partition, message);
+            } catch (err) {
+              // Not a bad record (e.g. registry unreachable, output not writable): stop, report below.
+              fatal = err;
+              stop();
+              return;
+            }
+            records++;
+            bar?.update(records);
+            if (opts.max !== undefined && records >= opts.max) stop();
+          },
+        });
+        await finished;
+        if (fatal !== undefined) throw fatal;
+      } catch (err) {
+        if (err instanceof PrismError) throw err;
+        throw toBrokerError(brokers, `consume ${opts.topic}`, err);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        clearTimeout(idle);
+        bar?.stop();
+        await consumer.disconnect().catch(() => undefined);
+        await writer.close();
+      }
+      const dl = deadLetters > 0 ? `, ${deadLetters} dead letters` : '';
+      const sk = skipped > 0 ? `, ${skipped} skipped (listed above)` : '';
+      process.stderr.write(`consumed ${records} records from ${opts.topic}${dl}${sk}\n`);
+    });
+}

@@ -1,0 +1,306 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
+import { METRICS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer.ts';
+import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
+import {
+  DEFAULT_LABEL,
+  describeLabel,
+  EvalError,
+  evaluateRouting,
+  formatFamilyTable,
+  formatRoutingTable,
+  labelOf,
+  type EvalRecord,
+  type EvalRoutingReport,
+  type LabelSpec,
+} from '../../eval/index.ts';
+import { fileFormatOf, readRecordFile } from '../../io/files.ts';
+import { progressBar, type Progress } from '../../io/progress.ts';
+import { reportInvalid } from '../../io/report.ts';
+import { log } from '../../log.ts';
+import { writeReport, type RateSample } from '../../report/index.ts';
+import type { Metric, Trajectory } from '../../schemas/types.ts';
+import { validateTrajectory } from '../../schemas/validate.ts';
+import { openPrismScorer, type PrismScorer, type ScoreOutcome } from '../../scorer/index.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function integer(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
+function oneOf<T extends string>(choices: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(choices as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
+    return v as T;
+  };
+}
+
+interface RoutingFlags {
+  model: string;
+  in: string;
+  labelKey: string;
+  positive: string;
+  batch: number;
+  maxSeqLen: number;
+  seed: number;
+  out?: string;
+  html?: string;
+  htmlMetric: Metric;
+  json?: boolean;
+  backend: BackendChoice;
+  path: ScorerPathSetting;
+  progress: boolean;
+}
+
+interface Scored {
+  trajectory: Trajectory;
+  positive: boolean;
+  outcome: ScoreOutcome;
+}
+
+/** Scores the labelled records of the file batch by batch (unlabelled ones are not scored at all). */
+async function scoreFile(
+  scorer: PrismScorer,
+  flags: RoutingFlags,
+  spec: LabelSpec,
+  /** `read`: records read so far (labelled or not), for progress and lag. */
+  onBatch: (scored: readonly Scored[], read: number) => void,
+): Promise<{ read: number; invalid: number; unlabelled: number }> {
+  const invalid = reportInvalid(flags.in);
+  let read = 0;
+  let unlabelled = 0;
+  let pending: { trajectory: Trajectory; positive: boolean }[] = [];
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    let outcomes: ScoreOutcome[];
+    try {
+      outcomes = await scorer.scoreBatch(batch.map((p) => p.trajectory));
+    } catch (err) {
+      // The backend itself failed: count the batch as unscored rather than abort the evaluation.
+      const error = err instanceof PrismError ? err : new PrismError('SCORING_FAILED', errorMessage(err));
+      outcomes = batch.map(() => ({ ok: false as const, error }));
+    }
+    onBatch(
+      batch.map((p, i) => ({ ...p, outcome: outcomes[i] })),
+      read,
+    );
+  };
+  for await (const r of readRecordFile(flags.in, 'trajectory')) {
+    read++;
+    if (!r.ok) {
+      invalid.add(r.position, r.error);
+      continue;
+    }
+    try {
+      const trajectory = validateTrajectory(r.value);
+      const positive = labelOf(trajectory.metadata, spec);
+      if (positive === null) unlabelled++;
+      else pending.push({ trajectory, positive });
+    } catch (err) {
+      if (!(err instanceof PrismError)) throw err;
+      invalid.add(r.position, err);
+    }
+    if (pending.length >= flags.batch) await flush();
+  }
+  await flush();
+  return { read, invalid: invalid.count, unlabelled };
+}
+
+async function countRecords(path: string): Promise<number> {
+  if (path === '-') return 0;
+  let n = 0;
+  for await (const _ of readRecordFile(path, 'trajectory')) n++;
+  return n;
+}
+
+async function runRouting(flags: RoutingFlags): Promise<void> {
+  if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
+  fileFormatOf(flags.in); // fails early on an unknown extension
+  const positive = flags.positive
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (flags.labelKey.trim() === '' || positive.length === 0)
+    throw new ConfigError('--label-key and --positive must not be empty');
+  const spec: LabelSpec = { key: flags.labelKey, positive };
+
+  // Known up front for the progress bar and the report's lag (records not yet scored).
+  const total = await countRecords(flags.in);
+  const { scorer } = await openPrismScorer(
+    {
+      modelDir: flags.model,
+      backend: flags.backend,
+      path: flags.path,
+      batchSize: flags.batch,
+      maxSeqLen: flags.maxSeqLen,
+    },
+    { logger: log },
+  );
+  const bar: Progress | undefined =
+    flags.progress && process.stderr.isTTY && total > 0 ? progressBar('eval', total, 'records') : undefined;
+  const records: EvalRecord[] = [];
+  const series: RateSample[] = [];
+  const failedByCode: Record<string, number> = {};
+  let scoringFailed = 0;
+  let done = 0;
+  let last = { t: Date.now(), done: 0 };
+  let counts: { read: number; invalid: number; unlabelled: number };
+  try {
+    counts = await scoreFile(scorer, flags, spec, (batch, read) => {
+      for (const { trajectory: t, positive: label, outcome: o } of batch) {
+        done++;
+        if (!o.ok) {
+          scoringFailed++;
+          failedByCode[o.error.code] = (failedByCode[o.error.code] ?? 0) + 1;
+          continue;
+        }
+        const { gini, kurtosis, cv, l2, response_tokens: responseTokens } = o.scores;
+        records.push({
+          id: t.id,
+          family: t.metadata.family ?? null,
+          positive: label,
+          scores: { gini, kurtosis, cv, l2 },
+          responseTokens,
+        });
+      }
+      const now = Date.now();
+      series.push({
+        t: now,
+        recordsPerSec: (done - last.done) / Math.max(1e-3, (now - last.t) / 1000),
+        lag: total > 0 ? Math.max(0, total - read) : null,
+      });
+      last = { t: now, done };
+      bar?.update(read);
+    });
+  } finally {
+    bar?.stop();
+    scorer.dispose();
+  }
+
+  if (records.length === 0) {
+    throw new EvalError(
+      'EVAL_EMPTY',
+      `nothing to evaluate in ${flags.in}: ${counts.read} read, ${counts.invalid} invalid, ${counts.unlabelled} without metadata.${spec.key}, ` +
+        `${scoringFailed} not scorable (check --label-key / --positive)`,
+    );
+  }
+  const evaluation = evaluateRouting(records, flags.seed);
+  const report: EvalRoutingReport = {
+    kind: 'prism.eval.routing/1',
+    input: flags.in,
+    probe: { modelId: scorer.probeModelId, version: scorer.probeModelVersion, backend: scorer.backend },
+    label: { ...spec, rule: describeLabel(spec) },
+    counts: {
+      read: counts.read,
+      invalid: counts.invalid,
+      scoringFailed,
+      unlabelled: counts.unlabelled,
+      evaluated: records.length,
+    },
+    evaluation,
+  };
+  if (scoringFailed > 0)
+    log.warn(
+      { scoringFailed, byCode: failedByCode },
+      'eval: some records could not be scored and are left out',
+    );
+  if (flags.out !== undefined) {
+    await mkdir(dirname(flags.out), { recursive: true });
+    await writeFile(flags.out, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  if (flags.html !== undefined) {
+    const m = flags.htmlMetric;
+    const row = evaluation.rows.find((r) => r.router === 'prism' && r.metric === m);
+    const threshold = row?.threshold ?? null;
+    await writeReport(
+      {
+        title: `prism eval routing: ${flags.in}`,
+        metric: m,
+        threshold,
+        records: records
+          .filter((r) => Number.isFinite(r.scores[m]))
+          .map((r) => ({
+            id: r.id,
+            family: r.family,
+            score: r.scores[m],
+            route: threshold !== null && r.scores[m] > threshold ? 'RL' : 'SFT',
+          })),
+        series,
+        evaluation: { label: report.label.rule, result: evaluation },
+        notes: [
+          `Probe ${report.probe.modelId}@${report.probe.version} on ${report.probe.backend}; routes are the median split of ${m} over this file.`,
+          'Throughput is offline scoring speed per micro-batch; lag is the number of records not yet scored.',
+        ],
+      },
+      flags.html,
+    );
+  }
+  if (flags.json === true) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const c = report.counts;
+  process.stdout.write(
+    [
+      `input ${flags.in}: ${c.read} read, ${c.invalid} invalid, ${c.scoringFailed} not scorable, ${c.unlabelled} unlabelled, ${c.evaluated} evaluated ` +
+        `(${evaluation.positives} positive, ${evaluation.negatives} negative)`,
+      `positive: ${report.label.rule}`,
+      `probe ${report.probe.modelId}@${report.probe.version} (${report.probe.backend}); RL = score > median of the file; random router seed ${flags.seed}; length = response tokens as the score`,
+      '',
+      formatRoutingTable(evaluation),
+      '',
+      formatFamilyTable(evaluation),
+      '',
+    ].join('\n'),
+  );
+}
+
+export function register(program: Command): void {
+  const evalCmd = program.command('eval').description('evaluate PRISM routing offline against labels');
+  evalCmd
+    .command('routing')
+    .description(
+      'score a file and measure how well each metric’s median split separates a labelled class (AUC, confusion)',
+    )
+    .requiredOption('--model <dir>', 'probe model folder (config.json + *.safetensors)')
+    .requiredOption('--in <file>', 'trajectories: .jsonl/.ndjson or .avro; - for JSONL on stdin')
+    .option('--label-key <key>', 'metadata key holding the label', DEFAULT_LABEL.key)
+    .option(
+      '--positive <values>',
+      'comma-separated metadata values of the positive class (family=conflict also matches metadata.conflict="true")',
+      DEFAULT_LABEL.positive.join(','),
+    )
+    .option('--batch <n>', 'trajectories per micro-batch', positiveInt, 16)
+    .option('--max-seq-len <t>', 'tokens per trajectory (longer ones are truncated)', positiveInt, 1024)
+    .option('--seed <s>', 'seed of the random-routing baseline', integer, 1)
+    .option('--out <file>', 'also write the full result as JSON to this file')
+    .option('--html <file>', 'also write a self-contained HTML report')
+    .option(
+      '--html-metric <m>',
+      `metric plotted in the HTML report: ${METRICS.join(' | ')}`,
+      oneOf(METRICS),
+      'gini',
+    )
+    .option('--json', 'print the JSON result on stdout instead of the table')
+    .option('--backend <b>', `tfjs backend: ${BACKEND_CHOICES.join(' | ')}`, oneOf(BACKEND_CHOICES), 'auto')
+    .option(
+      '--path <p>',
+      `scorer path: ${SCORER_PATHS.join(' | ')} (auto times both on the first batch)`,
+      oneOf(SCORER_PATHS),
+      'auto',
+    )
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(runRouting);
+}

@@ -1,0 +1,253 @@
+import cliProgress from 'cli-progress';
+import { InvalidArgumentError, type Command } from 'commander';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { routeFor } from '../../arbitration/policy.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
+import { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer.ts';
+import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
+import { fileFormatOf, jsonlWriter, readRecordFile } from '../../io/files.ts';
+import { log } from '../../log.ts';
+import type { Metric, Trajectory } from '../../schemas/types.ts';
+import { validateTrajectory } from '../../schemas/validate.ts';
+import { openPrismScorer, type PrismScorer } from '../../scorer/index.ts';
+import type { NormMethodSetting } from '../../scorer/norms.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function finite(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+function oneOf<T extends string>(choices: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(choices as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}`);
+    return v as T;
+  };
+}
+
+/** Newlines in a JSONL file, for the progress bar's total (0 = unknown: stdin or Avro). */
+async function countLines(path: string): Promise<number> {
+  if (path === '-' || fileFormatOf(path) !== 'jsonl') return 0;
+  let n = 0;
+  for await (const chunk of createReadStream(path)) {
+    const buf = chunk as Buffer;
+    for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) n++;
+  }
+  return n;
+}
+
+interface ScoreFlags {
+  model: string;
+  in: string;
+  out: string;
+  batch: number;
+  maxBatchMemoryMb: number;
+  maxSeqLen: number;
+  emitNorms?: boolean;
+  metric: Metric;
+  threshold?: number;
+  backend: BackendChoice;
+  path: ScorerPathSetting;
+  normMethod: NormMethodSetting;
+  progress: boolean;
+}
+
+/** Input records in order; bad ones wait with the batch so the output keeps the input order. */
+type Pending =
+  | { position: number; trajectory: Trajectory; error?: undefined }
+  | { position: number; trajectory: Partial<Trajectory> | undefined; error: PrismError };
+
+export function register(program: Command): void {
+  program
+    .command('score')
+    .description('score trajectories offline with PRISM (JSONL or Avro in, one JSON object per line out)')
+    .requiredOption('--model <dir>', 'probe model folder (config.json + *.safetensors)')
+    .requiredOption('--in <file>', 'trajectories: .jsonl/.ndjson or .avro; - for JSONL on stdin')
+    .requiredOption('--out <file>', 'scores as JSONL; - for stdout')
+    .option('--batch <n>', 'trajectories per micro-batch', positiveInt, 16)
+    .option(
+      '--max-batch-tokens <n>',
+      'cap on trajectories × longest length per forward/backward',
+      positiveInt,
+      8192,
+    )
+    .option('--max-seq-len <t>', 'tokens per trajectory (longer ones are truncated)', positiveInt, 1024)
+    .option('--emit-norms', 'include the 7L gradient-norm vector in each score')
+    .option('--metric <m>', `routing statistic: ${METRICS.join(' | ')}`, oneOf(METRICS), 'gini')
+    .option('--threshold <x>', 'route: metric > x → RL, else SFT (no routing without it)', finite)
+    .option('--backend <b>', `tfjs backend: ${BACKEND_CHOICES.join(' | ')}`, oneOf(BACKEND_CHOICES), 'auto')
+    .option('--path <p>', `scorer path: ${SCORER_PATHS.join(' | ')}`, oneOf(SCORER_PATHS), 'auto')
+    .option(
+      '--norm-method <m>',
+      `batched-path norm formula: ${NORM_METHODS.join(' | ')}`,
+      oneOf(NORM_METHODS),
+      'auto',
+    )
+    .option('--no-progress', 'no progress bar on stderr')
+    .action(async (flags: ScoreFlags) => {
+      if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
+      const format = fileFormatOf(flags.in); // fails early on an unknown extension
+      if (flags.out !== '-' && fileFormatOf(flags.out) !== 'jsonl')
+        throw new ConfigError('--out must be a .jsonl file or -');
+      const { scorer } = await openPrismScorer(
+        {
+          modelDir: flags.model,
+          backend: flags.backend,
+          path: flags.path,
+          normMethod: flags.normMethod,
+          batchSize: flags.batch,
+          maxBatchMemoryMB: flags.maxBatchMemoryMb,
+          maxSeqLen: flags.maxSeqLen,
+          emitNorms: flags.emitNorms === true,
+          metric: flags.metric,
+        },
+        { logger: log },
+      );
+      const writer = jsonlWriter<unknown>(
+        flags.out === '-' ? process.stdout : createWriteStream(flags.out),
+        flags.out !== '-',
+        flags.out,
+      );
+      const total = await countLines(flags.in);
+      const bar =
+        flags.progress && process.stderr.isTTY
+          ? new cliProgress.SingleBar(
+              {
+                format: `score [{bar}] {value}/{total} | {rate} traj/s | bad {bad}`,
+                stream: process.stderr,
+                hideCursor: true,
+              },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
+      const started = performance.now();
+      const counts = { scored: 0, bad: 0, byCode: {} as Record<string, number>, SFT: 0, RL: 0 };
+      const report = (): void =>
+        bar?.update(counts.scored + counts.bad, {
+          bad: counts.bad,
+          rate: (counts.scored / Math.max(1e-3, (performance.now() - started) / 1000)).toFixed(1),
+        });
+      bar?.start(total, 0, { bad: 0, rate: '0.0' });
+
+      const writeBad = async (
+        position: number,
+        t: Partial<Trajectory> | undefined,
+        err: PrismError,
+      ): Promise<void> => {
+        counts.bad++;
+        counts.byCode[err.code] = (counts.byCode[err.code] ?? 0) + 1;
+        await writer.write({
+          id: t?.id ?? null,
+          task_id: t?.task_id ?? null,
+          position,
+          error: { code: err.code, message: err.message },
+        });
+      };
+
+      const flush = async (batch: Pending[]): Promise<void> => {
+        if (batch.length === 0) return;
+        const good = batch.filter((p): p is Extract<Pending, { error?: undefined }> => p.error === undefined);
+        const outcomes = await scoreSafely(scorer, good);
+        let next = 0;
+        for (const item of batch) {
+          if (item.error !== undefined) {
+            await writeBad(item.position, item.trajectory, item.error);
+            continue;
+          }
+          const { trajectory: t, position } = item;
+          const o = outcomes[next++];
+          if (!o.ok) {
+            await writeBad(position, t, o.error);
+            continue;
+          }
+          const s = o.scores;
+          const value = s[flags.metric];
+          const route = flags.threshold === undefined ? undefined : routeFor(value, flags.threshold);
+          if (route) counts[route]++;
+          counts.scored++;
+          await writer.write({
+            id: t.id,
+            task_id: t.task_id,
+            prism: {
+              ...s,
+              metric: flags.metric,
+              ...(route ? { threshold: flags.threshold, route } : {}),
+              probe_model_id: scorer.probeModelId,
+              probe_model_version: scorer.probeModelVersion,
+              scored_at: Date.now(),
+            },
+          });
+        }
+        report();
+      };
+
+      let pending: Pending[] = [];
+      let scorable = 0;
+      try {
+        for await (const r of readRecordFile(flags.in, 'trajectory')) {
+          if (!r.ok) {
+            pending.push({ position: r.position, trajectory: undefined, error: r.error });
+            continue;
+          }
+          try {
+            pending.push({ position: r.position, trajectory: validateTrajectory(r.value) });
+            scorable++;
+          } catch (err) {
+            if (!(err instanceof PrismError)) throw err;
+            pending.push({ position: r.position, trajectory: r.value, error: err });
+          }
+          if (scorable >= flags.batch || pending.length >= 4096) {
+            scorable = 0;
+            await flush(pending);
+            pending = [];
+          }
+        }
+        await flush(pending);
+      } finally {
+        bar?.stop();
+        scorer.dispose();
+        await writer.close();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      log.info(
+        {
+          in: flags.in,
+          format,
+          out: flags.out,
+          ...counts,
+          seconds: Number(seconds.toFixed(2)),
+          trajectoriesPerSec: Number((counts.scored / seconds).toFixed(2)),
+          path: scorer.path,
+          backend: scorer.backend,
+        },
+        'score finished',
+      );
+      process.stderr.write(
+        `scored ${counts.scored}, bad ${counts.bad}${
+          counts.bad > 0
+            ? ` (${Object.entries(counts.byCode)
+                .map(([c, n]) => `${c}: ${n}`)
+                .join(', ')})`
+            : ''
+        }` +
+          `${flags.threshold !== undefined ? `, SFT ${counts.SFT}, RL ${counts.RL}` : ''} in ${seconds.toFixed(1)} s on ${scorer.backend} (${scorer.path ?? 'n/a'} path)\n`,
+      );
+    });
+}
+
+/** scoreBatch never throws for a bad record; if the backend itself fails, mark the whole batch and go on. */
+async function scoreSafely(scorer: PrismScorer, batch: ReadonlyArray<{ trajectory: Trajectory }>) {
+  try {
+    return await scorer.scoreBatch(batch.map((p) => p.trajectory));
+  } catch (err) {
+    const error = err instanceof PrismError ? err : new PrismError('SCORING_FAILED', errorMessage(err));
+    return batch.map(() => ({ ok: false as const, error }));
+  }
+}

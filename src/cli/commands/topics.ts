@@ -1,0 +1,57 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { resolveBrokers } from '../../config/kafka.ts';
+import { withAdmin } from '../../kafka/admin/connect.ts';
+import { ensureTopics, listTopics, prismTopicSpecs } from '../../kafka/admin/topics.ts';
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const BROKERS_HELP = 'host:port[,host:port] (default: PRISM_KAFKA_BROKERS, then 127.0.0.1:19092)';
+
+export function register(program: Command): void {
+  const topics = program.command('topics').description('create and list the prism Kafka topics');
+
+  topics
+    .command('create')
+    .description('create the five prism topics (idempotent: existing ones are reported, not errors)')
+    .option('--partitions <n>', 'partitions per new topic', parsePositiveInt, 3)
+    .option('--brokers <list>', BROKERS_HELP)
+    .action(async (opts: { partitions: number; brokers?: string }) => {
+      const brokers = resolveBrokers(opts.brokers);
+      const specs = prismTopicSpecs(undefined, { partitions: opts.partitions });
+      const res = await withAdmin(brokers, 'create topics', (admin) => ensureTopics(admin, specs));
+      for (const spec of specs) {
+        const verb = res.created.includes(spec.name) ? 'created' : 'exists ';
+        const extra = Object.entries(spec.configs)
+          .map(([k, v]) => ` ${k}=${v}`)
+          .join('');
+        process.stdout.write(
+          `${verb} ${spec.name}${verb === 'created' ? ` (${spec.partitions} partitions${extra})` : ''}\n`,
+        );
+      }
+    });
+
+  topics
+    .command('list')
+    .description('list the topics on the broker (internal __ topics hidden)')
+    .option('--brokers <list>', BROKERS_HELP)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (opts: { brokers?: string; json?: boolean }) => {
+      const brokers = resolveBrokers(opts.brokers);
+      const infos = await withAdmin(brokers, 'list topics', (admin) => listTopics(admin));
+      if (opts.json === true) {
+        process.stdout.write(`${JSON.stringify(infos)}\n`);
+        return;
+      }
+      const width = Math.max(5, ...infos.map((t) => t.name.length));
+      process.stdout.write(`${'TOPIC'.padEnd(width)}  PARTITIONS  RF  CLEANUP\n`);
+      for (const t of infos) {
+        process.stdout.write(
+          `${t.name.padEnd(width)}  ${String(t.partitions).padStart(10)}  ${String(t.replicationFactor).padStart(2)}  ${t.cleanupPolicy ?? '-'}\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { generate } from '../gen/generate.ts';
+import type { Logger } from '../log.ts';
+import { configToJson } from '../model/config.ts';
+import { initModel, saveModel, type LlamaModel } from '../model/llama.ts';
+import type { ScoredTrajectory, Trajectory } from '../schemas/types.ts';
+import { ByteTokenizer } from '../tokenizer/byte.ts';
+import { CheckpointStore } from '../trainer/checkpoint/store.ts';
+import { SftEngine } from '../trainer/engines/sft.ts';
+import { TrainerLoop } from '../trainer/loop.ts';
+import { OffsetLedger } from '../trainer/offsets.ts';
+import { AdamW, defaultNoDecay } from '../trainer/optim/adamw.ts';
+import type { InputRecord, TrainerSink } from '../trainer/types.ts';
+import { DemoError } from './errors.ts';
+import { cacheKey, findCachedModel, publishCachedModel, WARM_START_RECIPE } from './model-cache.ts';
+import type { WarmStartSettings } from './settings.ts';
+
+export interface WarmStartHooks {
+  readonly log: Logger;
+  /** Called once the cache was checked: total steps to train (0 on a cache hit). */
+  readonly onPlan?: (p: { cached: boolean; steps: number; dir: string }) => void;
+  readonly onStep?: (step: number, loss: number) => void;
+  /** Aborts between steps (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** Cache root override (tests); default ~/.cache/prism-stream. */
+  readonly cacheRoot?: string;
+}
+
+export interface WarmStartResult {
+  readonly dir: string;
+  readonly key: string;
+  readonly cached: boolean;
+  readonly steps: number;
+  readonly firstLoss: number | null;
+  readonly lastLoss: number | null;
+}
+
+/** The SFT engine reads only `value.trajectory`; the score block is a neutral placeholder. */
+function asInputRecord(t: Trajectory, i: number): InputRecord {
+  const value: ScoredTrajectory = {
+    trajectory: t,
+    prism: {
+      gini: 0, kurtosis: 0, cv: 0, l2: 0, loss: 0, response_tokens: 0, truncated: false, norms: null,
+      metric: 'gini', threshold: 0, route: 'SFT', probe_model_id: 'demo-warm-start', probe_model_version: '0',
+      scored_at: 0, source_topic: 'demo-warm-start', source_partition: 0, source_offset: String(i),
+    },
+  };
+  return { topic: 'demo-warm-start', partition: 0, offset: String(i), value, key: null, raw: null, headers: {} };
+}
+
+async function weightsSha(model: LlamaModel): Promise<string> {
+  const h = createHash('sha256');
+  for (const [name, data] of [...(await model.weightArrays())].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(name);
+    h.update(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/** Records are consumed in order; the loop never writes a checkpoint and never talks to Kafka. */
+const NULL_SINK: TrainerSink = {
+  deadLetter: async () => undefined,
+  commit: async () => undefined,
+  publish: async () => undefined,
+};
+
+/**
+ * Builds (or reuses from the cache) the demo's probe/starting model: initModel's tiny byte-level
+ * Llama, then `steps` SFT steps on base-family `prism gen` records, run by the trainer's own
+ * TrainerLoop + SftEngine + AdamW (linear warm-up, cosine decay), so the model "knows" the base
+ * schema before the stream brings conflicting demonstrations.
+ */
+export async function ensureWarmStartModel(s: WarmStartSettings, hooks: WarmStartHooks): Promise<WarmStartResult> {
+  const records = [
+    ...generate({ n: s.steps * s.microBatchSize, seed: s.dataSeed, maxChars: s.maxChars, groupSize: s.groupSize, conflictShare: 0 }),
+  ];
+  const model = initModel({ preset: s.preset, arch: s.arch, seed: s.modelSeed });
+  let optimizer: AdamW | undefined;
+  try {
+    const key = cacheKey({
+      settings: s,
+      modelConfig: configToJson(model.config),
+      initWeightsSha256: await weightsSha(model),
+      dataSha256: createHash('sha256').update(JSON.stringify(records)).digest('hex'),
+    });
+    const hit = await findCachedModel(key, hooks.cacheRoot);
+    if (hit !== null) {
+      hooks.onPlan?.({ cached: true, steps: 0, dir: hit });
+      return { dir: hit, key, cached: true, steps: 0, firstLoss: null, lastLoss: null };
+    }
+    hooks.onPlan?.({ cached: false, steps: s.steps, dir: '' });
+
+    const started = Date.now();
+    const seq = { tokenizer: new ByteTokenizer(), vocabSize: model.config.vocab_size, maxSeqLen: s.maxSeqLen };
+    optimizer = new AdamW(model.namedWeights(), {
+      beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay, noDecay: defaultNoDecay(['norm', 'bias']),
+    });
+    const never = Number.MAX_SAFE_INTEGER;
+    const loop = new TrainerLoop(
+      {
+        trainer: 'sft', modelId: 'demo-warm-start', consumerGroup: 'demo-warm-start',
+        microBatchSize: s.microBatchSize, maxBatchWaitMs: 1, gradAccumulation: 1, maxGradNorm: s.maxGradNorm,
+        schedule: { lr: s.lr, warmupSteps: s.warmupSteps, decay: 'cosine', decaySteps: Math.max(1, s.steps - s.warmupSteps), minLrRatio: s.minLrRatio },
+        checkpointEverySteps: never, checkpointEverySeconds: never, keepCheckpoints: 1,
+      },
+      {
+        engine: new SftEngine(model, seq),
+        params: model.namedWeights(),
+        optimizer,
+        // Never written to (checkpoints are disabled above); the loop needs a store to exist.
+        store: new CheckpointStore(join(tmpdir(), 'prism-demo-unused'), 'warm-start', hooks.log),
+        writeWeights: () => Promise.reject(new Error('warm-start writes no checkpoint')),
+        writeOptimizer: () => Promise.reject(new Error('warm-start writes no checkpoint')),
+        sink: NULL_SINK,
+        ledger: new OffsetLedger(),
+        log: hooks.log,
+      },
+      { step: 0, parent: null, version: null },
+    );
+    let firstLoss: number | null = null;
+    let lastLoss: number | null = null;
+    loop.onStep((st) => {
+      firstLoss ??= st.loss;
+      lastLoss = st.loss;
+      hooks.onStep?.(st.step, st.loss);
+    });
+    for (let i = 0; i < s.steps; i++) {
+      if (hooks.signal?.aborted === true) throw new DemoError('DEMO_INTERRUPTED', 'interrupted during the model warm-start');
+      const batch = records.slice(i * s.microBatchSize, (i + 1) * s.microBatchSize);
+      await loop.offer(batch.map((t, j) => asInputRecord(t, i * s.microBatchSize + j)));
+      await loop.pump(undefined, { flush: true });
+      await yieldToLoop(); // lets Ctrl-C and the progress bar run between steps
+    }
+    hooks.log.info({ steps: loop.step, firstLoss, lastLoss }, 'demo warm-start trained');
+    const dir = await publishCachedModel(
+      key,
+      {
+        recipe: WARM_START_RECIPE,
+        key,
+        settings: s,
+        steps: loop.step,
+        firstLoss,
+        lastLoss,
+        seconds: (Date.now() - started) / 1000,
+        createdAt: new Date().toISOString(),
+      },
+      (tmp) => saveModel(model, tmp),
+      hooks.cacheRoot,
+    );
+    return { dir, key, cached: false, steps: loop.step, firstLoss, lastLoss };
+  } finally {
+    optimizer?.dispose();
+    model.dispose();
+  }
+}

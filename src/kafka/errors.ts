@@ -1,0 +1,48 @@
+import { BrokerError, errorMessage } from '../errors.ts';
+
+/** kafkajs error names that mean "no broker answered" rather than "the broker said no". */
+const CONNECTION_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+]);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+
+/** Walks kafkajs' wrapping (originalError / cause / retry wrappers) looking for a connection failure. */
+export function isConnectionFailure(err: unknown, depth = 0): boolean {
+  if (depth > 6 || typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown; originalError?: unknown; cause?: unknown };
+  if (typeof e.name === 'string' && CONNECTION_ERRORS.has(e.name)) return true;
+  if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
+  return isConnectionFailure(e.originalError, depth + 1) || isConnectionFailure(e.cause, depth + 1);
+}
+
+export function unreachableError(brokers: readonly string[], cause: unknown): BrokerError {
+  return new BrokerError(
+    'BROKER_UNREACHABLE',
+    `no Kafka broker reachable at ${brokers.join(',')} (${errorMessage(cause)}); ` +
+      'run "npx prism kafka up" to start the local broker, or set --brokers / PRISM_KAFKA_BROKERS',
+    { cause },
+  );
+}
+
+/** Connection failures become BROKER_UNREACHABLE; other kafkajs errors KAFKA_ADMIN_FAILED. */
+export function toBrokerError(brokers: readonly string[], what: string, err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  if (isConnectionFailure(err)) return unreachableError(brokers, err);
+  return new BrokerError(
+    'KAFKA_ADMIN_FAILED',
+    `${what} failed on ${brokers.join(',')}: ${errorMessage(err)}`,
+    {
+      cause: err,
+    },
+  );
+}

@@ -1,0 +1,228 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WindowSnapshot } from '../arbitration/arbitrator.ts';
+import type { Committed } from '../producer/types.ts';
+
+/** Live values read at scrape time (prom-client `collect`). */
+export interface MetricsSources {
+  /** Arbitration windows per probe model version. */
+  windows?: () => readonly WindowSnapshot[];
+  /** tf.memory().numTensors of the scorer's engine, when a tfjs scorer is loaded. */
+  liveTensors?: () => number | undefined;
+  /** Records in flight per input partition. */
+  inFlight?: () => ReadonlyMap<number, number>;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * Every metric of `prism run`, on its own registry (tests create as many as they like). Names use
+ * the `prism_` prefix; counters end in `_total`, durations are seconds.
+ */
+export class PipelineMetrics {
+  readonly registry = new Registry();
+  readonly recordsIn: Counter<'topic' | 'partition'>;
+  readonly recordsOut: Counter<'route'>;
+  readonly deadLetters: Counter<'reason' | 'stage'>;
+  readonly batchSize: Histogram;
+  readonly scoringSeconds: Histogram;
+  readonly endToEndSeconds: Histogram;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly threshold: Gauge<'probe_model' | 'probe_version' | 'metric' | 'policy'>;
+  readonly windowSize: Gauge<'probe_model' | 'probe_version'>;
+  readonly rlShare: Gauge;
+  readonly liveTensors: Gauge;
+  readonly scorerInfo: Gauge<'backend' | 'probe_model' | 'probe_version'>;
+  readonly inFlight: Gauge<'partition'>;
+  readonly transactions: Counter<'result'>;
+  readonly rebalances: Counter;
+  readonly heldDropped: Counter;
+  private readonly highWatermarks = new Map<string, bigint>();
+  private readonly committedNext = new Map<string, bigint>();
+  private readonly routed = { sft: 0, rl: 0 };
+  /** Labels of the threshold gauge. */
+  readonly labels: { metric: string; policy: string };
+
+  constructor(
+    sources: MetricsSources = {},
+    options: { defaultMetrics?: boolean; metric?: string; policy?: string } = {},
+  ) {
+    const r = this.registry;
+    this.labels = { metric: options.metric ?? 'gini', policy: options.policy ?? 'median' };
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: r });
+    this.recordsIn = new Counter({
+      name: 'prism_records_in_total',
+      help: 'Input records handed to the pipeline',
+      labelNames: ['topic', 'partition'],
+      registers: [r],
+    });
+    this.recordsOut = new Counter({
+      name: 'prism_records_out_total',
+      help: 'Committed outputs by route (SFT, RL, DLQ)',
+      labelNames: ['route'],
+      registers: [r],
+    });
+    this.deadLetters = new Counter({
+      name: 'prism_dlq_records_total',
+      help: 'Committed dead-letter records by reason code and stage',
+      labelNames: ['reason', 'stage'],
+      registers: [r],
+    });
+    this.batchSize = new Histogram({
+      name: 'prism_batch_size',
+      help: 'Records per scored micro-batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [r],
+    });
+    this.scoringSeconds = new Histogram({
+      name: 'prism_scoring_seconds',
+      help: 'Scorer time per micro-batch',
+      buckets: SECONDS,
+      registers: [r],
+    });
+    this.endToEndSeconds = new Histogram({
+      name: 'prism_end_to_end_seconds',
+      help: 'Input record timestamp to commit of its output',
+      buckets: SECONDS,
+      registers: [r],
+    });
+    const { highWatermarks, committedNext, routed, labels } = this;
+    this.consumerLag = new Gauge({
+      name: 'prism_consumer_lag',
+      help: 'Records between the committed offset and the partition high watermark',
+      labelNames: ['topic', 'partition'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [key, hw] of highWatermarks) {
+          const [topic, partition] = splitKey(key);
+          const next = committedNext.get(key);
+          if (next !== undefined) this.set({ topic, partition }, Number(hw > next ? hw - next : 0n));
+        }
+      },
+    });
+    const windows = sources.windows ?? (() => []);
+    this.threshold = new Gauge({
+      name: 'prism_threshold',
+      help: 'Current routing threshold per probe model version',
+      labelNames: ['probe_model', 'probe_version', 'metric', 'policy'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const w of windows()) {
+          if (w.threshold !== null)
+            this.set(
+              {
+                probe_model: w.probe.modelId,
+                probe_version: w.probe.version,
+                metric: labels.metric,
+                policy: labels.policy,
+              },
+              w.threshold,
+            );
+        }
+      },
+    });
+    this.windowSize = new Gauge({
+      name: 'prism_window_scores',
+      help: 'Scores in the arbitration window per probe model version (warm once >= arbitration.warmup)',
+      labelNames: ['probe_model', 'probe_version'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const w of windows())
+          this.set({ probe_model: w.probe.modelId, probe_version: w.probe.version }, w.size);
+      },
+    });
+    this.rlShare = new Gauge({
+      name: 'prism_rl_share',
+      help: 'Realised share of routed (non-DLQ) records sent to RL since start',
+      registers: [r],
+      collect() {
+        const total = routed.sft + routed.rl;
+        this.set(total === 0 ? 0 : routed.rl / total);
+      },
+    });
+    this.liveTensors = new Gauge({
+      name: 'prism_tfjs_tensors',
+      help: 'Live tfjs tensors (tf.memory().numTensors); flat when nothing leaks',
+      registers: [r],
+      collect() {
+        const n = sources.liveTensors?.();
+        if (n !== undefined) this.set(n);
+      },
+    });
+    this.scorerInfo = new Gauge({
+      name: 'prism_scorer_info',
+      help: 'Scorer backend and probe model (value 1)',
+      labelNames: ['backend', 'probe_model', 'probe_version'],
+      registers: [r],
+    });
+    this.inFlight = new Gauge({
+      name: 'prism_in_flight_records',
+      help: 'Records read but not yet committed, per input partition',
+      labelNames: ['partition'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [p, n] of sources.inFlight?.() ?? []) this.set({ partition: String(p) }, n);
+      },
+    });
+    this.transactions = new Counter({
+      name: 'prism_transactions_total',
+      help: 'Kafka transactions by result',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.rebalances = new Counter({
+      name: 'prism_rebalances_total',
+      help: 'Consumer group rebalances seen',
+      registers: [r],
+    });
+    this.heldDropped = new Counter({
+      name: 'prism_warmup_dropped_records_total',
+      help: 'Held warm-up records left uncommitted when their lane closed (re-read later)',
+      registers: [r],
+    });
+  }
+
+  /** The committed position of a partition when its lane opens (lag before the first commit). */
+  observeCommittedPosition(topic: string, partition: number, nextOffset: string | null): void {
+    this.committedNext.set(`${topic}|${partition}`, BigInt(nextOffset ?? '0'));
+  }
+
+  observeHighWatermark(topic: string, partition: number, highWatermark: string): void {
+    this.highWatermarks.set(`${topic}|${partition}`, BigInt(highWatermark));
+  }
+
+  /** One committed micro-batch: outputs by route, DLQ reasons, end-to-end latency, lag. */
+  observeCommitted(c: Committed): void {
+    for (const o of c.outputs) {
+      this.recordsOut.inc({ route: o.route });
+      if (o.route === 'SFT') this.routed.sft += 1;
+      else if (o.route === 'RL') this.routed.rl += 1;
+      else
+        this.deadLetters.inc({
+          reason: o.reason ?? 'UNKNOWN',
+          stage: stageOf(o.headers['prism.error.stage']),
+        });
+      this.endToEndSeconds.observe(Math.max(0, (c.committedAt - o.source.timestamp) / 1000));
+    }
+    const last = c.outputs[c.outputs.length - 1];
+    if (last !== undefined)
+      this.committedNext.set(
+        `${last.source.topic}|${last.source.partition}`,
+        BigInt(last.source.offset) + 1n,
+      );
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.lastIndexOf('|');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+function stageOf(h: unknown): string {
+  if (typeof h === 'string') return h;
+  if (Buffer.isBuffer(h)) return h.toString('utf8');
+  return 'unknown';
+}

@@ -1,0 +1,7 @@
+export * from './llama.ts';
+export { parseModelConfig, configToJson, presetConfig, PRESETS, ARCHS, MODEL_TYPES } from './config.ts';
+export type { Arch, Preset, ModelType, RopeScaling, LayerType } from './config.ts';
+export { ModelError, type ModelErrorCode } from './errors.ts';
+export { readModelFolder, writeModelFolder, readModelConfig } from './io.ts';
+export { setLinearMode, type LinearMode } from './linear.ts';
+export { countParameters, weightSpecs, projectionDims } from './weights.ts';

@@ -1,0 +1,77 @@
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { fetchCommittedOffset } from '../consumer/committed-offsets.ts';
+import { fetchStableOffset } from '../consumer/stable-offsets.ts';
+import type { LaneOpener } from '../consumer/source.ts';
+import type { Logger } from '../log.ts';
+import { AtLeastOnceLaneSink } from './at-least-once-sink.ts';
+import { TransactionalLaneSink } from './transactional-sink.ts';
+import { transactionalIdFor } from './transactional-id.ts';
+
+export interface TransactionalOpenerOptions {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  /** For the require_stable offset read (see consumer/stable-offsets.ts). */
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  readonly transactionalIdPrefix: string;
+  readonly transactionTimeoutMs: number;
+  readonly maxAttempts: number;
+  readonly log: Logger;
+  readonly onTransaction?: (result: 'commit' | 'abort') => void;
+}
+
+/**
+ * Exactly-once lanes: one transactional producer per input partition, opened when the partition
+ * is assigned and closed when it is revoked. Order matters: init the producer first (fencing the
+ * previous owner and completing its open transaction), then read the committed offset.
+ */
+export function transactionalOpener(o: TransactionalOpenerOptions): LaneOpener {
+  return {
+    async open(topic, partition) {
+      const committedOffset = () => fetchCommittedOffset(o.admin, o.groupId, topic, partition);
+      const stableOffset = () =>
+        fetchStableOffset({
+          brokers: o.brokers,
+          clientId: o.clientId,
+          groupId: o.groupId,
+          topic,
+          partition,
+          timeoutMs: o.transactionTimeoutMs,
+        });
+      const sink = await TransactionalLaneSink.open({
+        kafka: o.kafka,
+        transactionalId: transactionalIdFor(o.transactionalIdPrefix, o.groupId, topic, partition),
+        groupId: o.groupId,
+        topic,
+        partition,
+        transactionTimeoutMs: o.transactionTimeoutMs,
+        maxAttempts: o.maxAttempts,
+        committedOffset,
+        stableOffset,
+        log: o.log,
+        onTransaction: o.onTransaction,
+      });
+      try {
+        // Stable read: the previous owner's last transaction may be committed while its offsets
+        // are not applied yet; a plain read would then resume behind committed outputs.
+        return { sink, committedOffset: await stableOffset() };
+      } catch (err) {
+        await sink.close();
+        throw err;
+      }
+    },
+  };
+}
+
+/** At-least-once lanes share one idempotent producer and commit through the consumer. */
+export function atLeastOnceOpener(producer: Producer, consumer: Consumer): LaneOpener {
+  return {
+    async open(topic, partition) {
+      return {
+        sink: new AtLeastOnceLaneSink({ producer, consumer, topic, partition }),
+        committedOffset: null,
+      };
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Batch, Outbound } from '../operators/types.ts';
+import { SinkError, isFencingError } from './errors.ts';
+import { nextOffset, toTopicMessages } from './messages.ts';
+import type { LaneSink } from './types.ts';
+
+export interface TransactionalSinkOptions {
+  readonly kafka: Kafka;
+  readonly transactionalId: string;
+  readonly groupId: string;
+  /** The input partition whose offsets this sink commits. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly transactionTimeoutMs: number;
+  readonly maxAttempts: number;
+  /** The group's committed offset of this partition as last applied by the coordinator (cheap). */
+  readonly committedOffset: () => Promise<string | null>;
+  /** The same, read with require_stable (waits out pending transactional offsets). */
+  readonly stableOffset: () => Promise<string | null>;
+  readonly log: Logger;
+  readonly onTransaction?: (result: 'commit' | 'abort') => void;
+}
+
+/**
+ * Exactly-once sink of one input partition: each micro-batch is one Kafka transaction holding its
+ * outputs (SFT/RL/DLQ) and the input offset after its last record (sendOffsets). Offsets can
+ * therefore never be committed ahead of outputs, and aborted outputs are invisible to
+ * read_committed consumers.
+ */
+export class TransactionalLaneSink implements LaneSink {
+  private producer: Producer | null = null;
+  private inflight: Promise<void> = Promise.resolve();
+  private closed = false;
+  private aborted = false;
+
+  private constructor(private readonly o: TransactionalSinkOptions) {}
+
+  /** Connects and initialises the producer id: this is the moment a zombie owner gets fenced. */
+  static async open(options: TransactionalSinkOptions): Promise<TransactionalLaneSink> {
+    const sink = new TransactionalLaneSink(options);
+    sink.producer = await sink.connect();
+    return sink;
+  }
+
+  private async connect(): Promise<Producer> {
+    const producer = this.o.kafka.producer({
+      transactionalId: this.o.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.o.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    try {
+      // kafkajs runs InitProducerId on the first transaction(); an empty one sends no EndTxn.
+      const init = await producer.transaction();
+      await init.abort();
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    return producer;
+  }
+
+  write(batch: Batch<Outbound>): Promise<void> {
+    const run = this.inflight.then(() => this.writeWithRetry(batch));
+    this.inflight = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeWithRetry(batch: Batch<Outbound>): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.writeOnce(batch);
+        return;
+      } catch (err) {
+        if (err instanceof SinkError && err.code !== 'SINK_WRITE_FAILED') throw err;
+        if (isFencingError(err)) {
+          throw new SinkError(
+            'PRODUCER_FENCED',
+            `${this.o.transactionalId} was fenced: another member owns ${this.o.topic}[${this.o.partition}]`,
+            { cause: err },
+          );
+        }
+        if (attempt >= this.o.maxAttempts || this.closed) {
+          throw new SinkError(
+            'SINK_WRITE_FAILED',
+            `transaction of ${this.o.transactionalId} failed ${attempt} times: ${errorMessage(err)}`,
+            { cause: err },
+          );
+        }
+        this.o.log.warn(
+          { transactionalId: this.o.transactionalId, attempt, err: errorMessage(err) },
+          'transaction failed; re-initialising producer and retrying',
+        );
+        // A failed kafkajs transaction can leave its state machine unusable: start afresh (same id, new epoch).
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = null;
+        await sleep(Math.min(200 * 2 ** attempt, 5000));
+        this.producer = await this.connect();
+        // The failed attempt may have committed after all (e.g. EndTxn timed out after the
+        // coordinator wrote PrepareCommit). Re-init has completed it either way, so the committed
+        // offset now tells: if it already covers this batch, writing again would duplicate it.
+        const committed = await this.o.stableOffset();
+        if (committed !== null && BigInt(committed) >= BigInt(nextOffset(batch))) return;
+      }
+    }
+  }
+
+  private async writeOnce(batch: Batch<Outbound>): Promise<void> {
+    if (this.aborted || this.closed)
+      throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
+    const producer = this.producer;
+    if (producer === null) throw new SinkError('SINK_WRITE_FAILED', 'producer is not connected');
+    const txn = await producer.transaction();
+    try {
+      await txn.sendBatch({ topicMessages: toTopicMessages(batch), acks: -1 });
+      await txn.sendOffsets({
+        consumerGroupId: this.o.groupId,
+        topics: [
+          { topic: this.o.topic, partitions: [{ partition: this.o.partition, offset: nextOffset(batch) }] },
+        ],
+      });
+      if (this.aborted)
+        throw new SinkError(
+          'LANE_ABORTED',
+          `lane ${this.o.topic}[${this.o.partition}] aborted before commit`,
+        );
+      await txn.commit();
+      this.o.onTransaction?.('commit');
+    } catch (err) {
+      if (txn.isActive()) await txn.abort().catch(() => undefined);
+      this.o.onTransaction?.('abort');
+      throw err;
+    }
+    await this.awaitMaterialized(nextOffset(batch));
+  }
+
+  /**
+   * Waits until the group coordinator shows the offset this transaction committed. Kafka's
+   * classic group coordinator applies a transaction's offsets in a task scheduled after its
+   * commit marker, and keys pending transactional offsets by producer id only: if our next
+   * transaction's TxnOffsetCommit arrived before that task ran, the task would consume (or
+   * prematurely apply) the new pending offset, and a crash right after could leave the committed
+   * offset behind outputs that are already committed (duplicates) or ahead of aborted ones (loss).
+   * Not overlapping transactions' offset commits closes that window; it costs one OffsetFetch.
+   */
+  private async awaitMaterialized(expected: string): Promise<void> {
+    const deadline = Date.now() + this.o.transactionTimeoutMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      const committed = await this.o.committedOffset();
+      if (committed !== null && BigInt(committed) >= BigInt(expected)) return;
+      if (Date.now() > deadline) {
+        throw new SinkError(
+          'SINK_WRITE_FAILED',
+          `committed offset of ${this.o.topic}[${this.o.partition}] is ${committed}, expected ${expected} after commit`,
+        );
+      }
+      await sleep(wait);
+    }
+  }
+
+  abort(): void {
+    this.aborted = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.inflight;
+    const producer = this.producer;
+    this.producer = null;
+    await producer?.disconnect().catch(() => undefined);
+  }
+}

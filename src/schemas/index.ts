@@ -1,0 +1,28 @@
+/** Public surface of the schemas module: record types, codecs, validation, dead letters. */
+export * from './types.ts';
+export * from './errors.ts';
+export {
+  SCHEMA_KINDS,
+  SCHEMA_FULLNAMES,
+  isSchemaKind,
+  readerTypes,
+  canonicalSchema,
+  type SchemaKind,
+  type RecordOf,
+} from './catalog.ts';
+export { RecordCodec, AnyRecordDecoder, type CodecOptions, type Decoded, type WireFormat } from './codec.ts';
+export type { SchemaRegistry, SubjectVersion } from './registry.ts';
+export { LocalSchemaRegistry, defaultRegistryPath } from './local-registry.ts';
+export { HttpSchemaRegistry, type HttpSchemaRegistryOptions } from './http-registry.ts';
+export { createSchemaRegistry } from './from-config.ts';
+export { validateTrajectory } from './validate.ts';
+export {
+  buildDeadLetter,
+  readDeadLetter,
+  DLQ_HEADERS,
+  UNEXPECTED_ERROR_CODE,
+  type DeadLetterMessage,
+  type DeadLetterInfo,
+  type SourceRecord,
+} from './dead-letter.ts';
+export { frame, readSchemaId, MAGIC_BYTE, HEADER_SIZE } from './wire.ts';

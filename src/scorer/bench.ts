@@ -1,0 +1,260 @@
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/index.ts';
+import type { Logger } from '../log.ts';
+import type { LlamaModel } from '../model/index.ts';
+import type { Trajectory } from '../schemas/types.ts';
+import {
+  batchTensors,
+  buildSequence,
+  packBatch,
+  perExampleLoss,
+  type BuiltSequence,
+} from '../sequence/index.ts';
+import { concentrationStats } from '../stats/index.ts';
+import { flopModel } from './flops.ts';
+import { referenceNorms, trainingStepGrads } from './norms.ts';
+import { openProbeModel, type ProbeSource } from './open.ts';
+import { PrismScorer } from './prism-scorer.ts';
+import type { ScorerPath } from './path.ts';
+
+/**
+ * `prism bench scorer`: on one synthetic micro-batch, times every way of getting PRISM scores
+ * (batched probes, per-trajectory, what `auto` picks, the paper's full backward per trajectory) and
+ * one plain training step for scale, on each requested backend.
+ */
+export interface ScorerBenchOptions {
+  source: ProbeSource;
+  batch: number;
+  /** Scored positions per trajectory. */
+  seq: number;
+  backends: BackendChoice[];
+  /** Timed repetitions per row (after one untimed warm-up). */
+  reps: number;
+  logger: Logger;
+  /** Called before each timed row (progress). */
+  onRow?: (backend: string, row: string) => void;
+}
+
+export interface BenchRow {
+  name: 'batched' | 'per-trajectory' | 'auto' | 'reference' | 'train-step';
+  /** For `auto`: the path it chose. */
+  path?: ScorerPath;
+  /** Wall time per batch. */
+  ms: number;
+  /** Process CPU time (user + system) per batch: steadier than wall time on a shared machine; excludes GPU time. */
+  cpuMs: number;
+  trajectoriesPerSec: number;
+  tokensPerSec: number;
+  gflop: number;
+  gflopPerSec: number;
+}
+
+export interface ScorerBenchResult {
+  backend: BackendInfo;
+  model: { id: string; layers: number; hidden: number; vocab: number; parameters: number };
+  batch: number;
+  seq: number;
+  tokens: number;
+  reps: number;
+  rows: BenchRow[];
+  chosenPath: ScorerPath | undefined;
+  /** Reference wall time / chosen (auto) wall time. */
+  speedupVsReference: number;
+  /** The same in CPU time. */
+  speedupVsReferenceCpu: number;
+}
+
+/** B trajectories of exactly `seq` scored positions: a quarter prompt, the rest assistant tokens. */
+export function syntheticTrajectories(batch: number, seq: number, vocab: number, seed = 1): Trajectory[] {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % vocab;
+  };
+  const prompt = Math.max(1, Math.floor((seq + 1) / 4));
+  return Array.from({ length: batch }, (_, i) => ({
+    id: `bench-${i}`,
+    task_id: `bench-task-${i % 4}`,
+    env: null,
+    turns: [
+      { role: 'user' as const, content: '', token_ids: Array.from({ length: prompt }, next), logprobs: null },
+      {
+        role: 'assistant' as const,
+        content: '',
+        token_ids: Array.from({ length: seq + 1 - prompt }, next),
+        logprobs: null,
+      },
+    ],
+    reward: null,
+    metadata: {},
+    created_at: 0,
+    behavior_model_version: null,
+  }));
+}
+
+interface Timing {
+  ms: number;
+  cpuMs: number;
+}
+
+/** Mean wall and CPU time of `reps` calls, after one untimed warm-up (kernel setup, allocator growth). */
+async function timeIt(reps: number, f: () => unknown, warm = true): Promise<Timing> {
+  if (warm) await f();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let r = 0; r < reps; r++) await f();
+  const c = process.cpuUsage(c0);
+  return { ms: (performance.now() - t0) / reps, cpuMs: (c.user + c.system) / 1000 / reps };
+}
+
+async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promise<ScorerBenchResult> {
+  const backend = await selectBackend(choice, { logger: opts.logger });
+  const probe = await openProbeModel(opts.source);
+  const model: LlamaModel = probe.model;
+  try {
+    const c = model.config;
+    const maxSeqLen = opts.seq + 1;
+    const trajs = syntheticTrajectories(opts.batch, opts.seq, c.vocab_size);
+    const seqs: BuiltSequence[] = trajs.map((t) =>
+      buildSequence(t.turns, { tokenizer: null, vocabSize: c.vocab_size, maxSeqLen }),
+    );
+    const packed = packBatch(seqs, maxSeqLen);
+    const lengths = Array.from(packed.lengths);
+    const tokens = lengths.reduce((a, b) => a + b, 0);
+    const fm = flopModel(c);
+    const sumOwn = (f: (T: number) => number): number => lengths.reduce((s, T) => s + f(T), 0);
+    const Tp = packed.T;
+    const flops = {
+      batched: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.norms(Tp)),
+      perTrajectory: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.projectionWeightGrads(T)),
+      reference: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.allWeightGrads(T)),
+      train: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.allWeightGrads(Tp)),
+    };
+    const scorer = (path: 'batched' | 'per-trajectory' | 'auto'): PrismScorer =>
+      new PrismScorer({
+        model,
+        tokenizer: probe.tokenizer,
+        probeModelId: probe.identity.probeModelId,
+        probeModelVersion: probe.identity.probeModelVersion,
+        backend: backend.kind,
+        maxSeqLen,
+        batchSize: opts.batch,
+        emitNorms: false,
+        path,
+        ownsModel: false,
+        logger: opts.logger,
+      });
+    const row = (
+      name: BenchRow['name'],
+      { ms, cpuMs }: Timing,
+      gflop: number,
+      path?: ScorerPath,
+    ): BenchRow => ({
+      name,
+      ...(path ? { path } : {}),
+      ms,
+      cpuMs,
+      trajectoriesPerSec: (opts.batch * 1000) / ms,
+      tokensPerSec: (tokens * 1000) / ms,
+      gflop: gflop / 1e9,
+      gflopPerSec: gflop / 1e6 / ms,
+    });
+    const rows: BenchRow[] = [];
+    const progress = (name: string): void => opts.onRow?.(backend.kind, name);
+
+    progress('batched');
+    const batched = scorer('batched');
+    rows.push(row('batched', await timeIt(opts.reps, () => batched.scoreBatch(trajs)), flops.batched));
+
+    progress('per-trajectory');
+    const perTraj = scorer('per-trajectory');
+    rows.push(
+      row('per-trajectory', await timeIt(opts.reps, () => perTraj.scoreBatch(trajs)), flops.perTrajectory),
+    );
+
+    progress('auto');
+    const auto = scorer('auto');
+    await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
+    const chosen = auto.path;
+    rows.push(
+      row(
+        'auto',
+        await timeIt(opts.reps, () => auto.scoreBatch(trajs), false),
+        chosen === 'batched' ? flops.batched : flops.perTrajectory,
+        chosen,
+      ),
+    );
+
+    progress('reference');
+    const ref = await timeIt(opts.reps, () => {
+      for (const s of seqs) {
+        const p = packBatch([s], maxSeqLen);
+        const t = batchTensors(p);
+        try {
+          const r = referenceNorms(model, t.inputIds, (logits) =>
+            perExampleLoss(logits, t.targetIds, t.targetMask),
+          );
+          concentrationStats(r.norms[0]);
+        } finally {
+          tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+        }
+      }
+    });
+    rows.push(row('reference', ref, flops.reference));
+
+    progress('train-step');
+    const t = batchTensors(packed);
+    try {
+      const train = await timeIt(opts.reps, () =>
+        trainingStepGrads(model, t.inputIds, (logits) => perExampleLoss(logits, t.targetIds, t.targetMask)),
+      );
+      rows.push(row('train-step', train, flops.train));
+    } finally {
+      tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+    }
+
+    const autoRow = rows.find((r) => r.name === 'auto');
+    return {
+      backend,
+      model: {
+        id: probe.identity.probeModelId,
+        layers: c.num_hidden_layers,
+        hidden: c.hidden_size,
+        vocab: c.vocab_size,
+        parameters: model.parameterCount(),
+      },
+      batch: opts.batch,
+      seq: opts.seq,
+      tokens,
+      reps: opts.reps,
+      rows,
+      chosenPath: chosen,
+      speedupVsReference: ref.ms / (autoRow?.ms ?? Number.NaN),
+      speedupVsReferenceCpu: ref.cpuMs / (autoRow?.cpuMs ?? Number.NaN),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function runScorerBench(opts: ScorerBenchOptions): Promise<ScorerBenchResult[]> {
+  const out: ScorerBenchResult[] = [];
+  for (const b of opts.backends) out.push(await benchOne(b, opts));
+  return out;
+}
+
+/** Human-readable table of one backend's results. */
+export function formatBench(r: ScorerBenchResult): string {
+  const head = `backend ${r.backend.kind}${r.backend.simd !== undefined ? ` (simd ${r.backend.simd}, threads ${r.backend.threads})` : ''} · model ${r.model.id} (${r.model.layers} layers, d ${r.model.hidden}, vocab ${r.model.vocab}, ${(r.model.parameters / 1e6).toFixed(2)} M params) · batch ${r.batch} × seq ${r.seq} (${r.tokens} tokens) · ${r.reps} rep(s)`;
+  const lines = [head, 'row             wall ms/batch  cpu ms/batch   traj/s    tok/s   GFLOP  GFLOP/s'];
+  for (const row of r.rows) {
+    const name = row.name === 'auto' ? `auto→${row.path ?? '?'}` : row.name;
+    lines.push(
+      `${name.padEnd(15)} ${row.ms.toFixed(0).padStart(13)} ${row.cpuMs.toFixed(0).padStart(13)} ${row.trajectoriesPerSec.toFixed(2).padStart(8)} ${row.tokensPerSec.toFixed(0).padStart(8)} ${row.gflop.toFixed(2).padStart(7)} ${row.gflopPerSec.toFixed(2).padStart(8)}`,
+    );
+  }
+  lines.push(
+    `chosen path: ${r.chosenPath ?? '?'} · speed-up over the paper's reference: ${r.speedupVsReference.toFixed(2)}× wall, ${r.speedupVsReferenceCpu.toFixed(2)}× cpu`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,4 @@
+export { buildSequence, type BuiltSequence, type BuildOptions } from './build.ts';
+export { packBatch, batchTensors, type PackedBatch } from './batch.ts';
+export { perExampleLoss, tokenLogProbs } from './loss.ts';
+export { SequenceError, type SequenceErrorCode } from './errors.ts';

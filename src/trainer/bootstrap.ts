@@ -1,0 +1,213 @@
+import { existsSync } from 'node:fs';
+import { cp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RlTrainerConfig, SftTrainerConfig } from '../config/trainer.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { loadModel, type LlamaModel } from '../model/llama.ts';
+import { loadTokenizer } from '../tokenizer/index.ts';
+import type { TurnTokenizer } from '../tokenizer/types.ts';
+import type { BaselineState } from './advantages.ts';
+import { readOptimizerState } from './checkpoint/optimizer-state.ts';
+import { CheckpointStore, type CheckpointRef } from './checkpoint/store.ts';
+import { CheckpointError, TrainerError, TrainerReason } from './errors.ts';
+import type { LoopStart } from './loop.ts';
+import { OffsetLedger } from './offsets.ts';
+import { AdamW, defaultNoDecay } from './optim/adamw.ts';
+import type { TrainerKind } from './types.ts';
+
+export interface BootstrapOptions {
+  kind: TrainerKind;
+  cfg: SftTrainerConfig | RlTrainerConfig;
+  checkpointRoot: string;
+  /** Model id of the SFT trainer (rl initFrom: latest-sft). */
+  sftModelId: string;
+  /** The input topic; manifest offsets of other topics are ignored (topic renamed in config). */
+  inputTopic: string;
+  log: Logger;
+}
+
+export interface Booted {
+  model: LlamaModel;
+  optimizer: AdamW;
+  store: CheckpointStore;
+  ledger: OffsetLedger;
+  start: LoopStart;
+  tokenizer: TurnTokenizer | null;
+  /** Frozen KL reference (rl with kl.coef > 0), else null. */
+  reference: LlamaModel | null;
+  /** The checkpoint this process resumed from, if any. */
+  resumed: CheckpointRef | undefined;
+  dispose(): void;
+}
+
+export const REFERENCE_DIR = 'reference';
+
+async function loadOrFail(dir: string, what: string): Promise<LlamaModel> {
+  try {
+    return await loadModel(dir);
+  } catch (err) {
+    throw new CheckpointError(
+      TrainerReason.CHECKPOINT_LOAD_FAILED,
+      `cannot load ${what} from ${dir}: ${errorMessage(err)}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Copies a model folder (config, weights, tokenizer files) into dest atomically. */
+async function copyModelFolder(src: string, dest: string): Promise<void> {
+  const tmp = `${dest}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await cp(src, tmp, { recursive: true, filter: (p) => !p.includes('trainer_state') });
+  await rename(tmp, dest);
+}
+
+/**
+ * Where a trainer starts: its own newest valid checkpoint (weights, optimizer moments, offsets,
+ * baseline) if any; else, for RL with initFrom latest-sft, the newest SFT checkpoint; else the
+ * configured model folder. Locks the checkpoint folder for this process.
+ */
+export async function bootstrap(o: BootstrapOptions): Promise<Booted> {
+  const { cfg, log } = o;
+  const store = new CheckpointStore(o.checkpointRoot, cfg.modelId, log);
+  store.lock();
+  try {
+    await store.cleanTemp();
+    const resumed = await store.latest({ verify: true });
+    let model: LlamaModel;
+    let ledger: OffsetLedger;
+    let start: LoopStart;
+    let lineageSource: string;
+    const opt = cfg.optimizer;
+    let optimizer: AdamW;
+    if (resumed) {
+      const m = resumed.manifest;
+      model = await loadOrFail(resumed.path, `checkpoint ${m.version}`);
+      optimizer = new AdamW(model.namedWeights(), {
+        beta1: opt.beta1,
+        beta2: opt.beta2,
+        eps: opt.eps,
+        weightDecay: opt.weightDecay,
+        noDecay: defaultNoDecay(opt.noDecay),
+      });
+      const state = await readOptimizerState(join(resumed.path, m.optimizer.file));
+      try {
+        optimizer.setState(state);
+      } finally {
+        for (const t of [...state.m.values(), ...state.v.values()]) t.dispose();
+      }
+      const foreign = m.offsets.filter((p) => p.topic !== o.inputTopic);
+      if (foreign.length > 0)
+        log.warn(
+          { topics: [...new Set(foreign.map((p) => p.topic))] },
+          'checkpoint has offsets of other topics; ignoring them',
+        );
+      ledger = new OffsetLedger(m.offsets.filter((p) => p.topic === o.inputTopic));
+      const s = m.state as { records?: number; tokens?: number; baseline?: BaselineState };
+      start = {
+        step: m.step,
+        parent: resumed.path,
+        version: m.version,
+        baseline: s.baseline,
+        counters: { records: s.records ?? 0, tokens: s.tokens ?? 0 },
+        checkpointAt: m.createdAt,
+      };
+      lineageSource = resumed.path;
+      log.info(
+        { step: m.step, version: m.version, path: resumed.path, offsets: m.offsets },
+        'resuming from checkpoint',
+      );
+    } else {
+      let source: string;
+      if (o.kind === 'rl' && (cfg as RlTrainerConfig).initFrom === 'latest-sft') {
+        const sft = await new CheckpointStore(o.checkpointRoot, o.sftModelId, log).latest({ verify: true });
+        if (!sft) {
+          throw new TrainerError(
+            TrainerReason.NO_SFT_CHECKPOINT,
+            `trainer.rl.initFrom is latest-sft but ${join(o.checkpointRoot, o.sftModelId)} has no valid checkpoint yet; run \`prism train sft\` first`,
+            { exitCode: 2 },
+          );
+        }
+        source = sft.path;
+        log.info(
+          { version: sft.manifest.version, path: sft.path },
+          'starting RL from the latest SFT checkpoint',
+        );
+      } else {
+        if (cfg.initModelDir === undefined) {
+          throw new ConfigError(
+            `trainer.${o.kind}.initModelDir: required when ${store.dir} has no checkpoint yet`,
+          );
+        }
+        source = cfg.initModelDir;
+      }
+      model = await loadOrFail(source, 'the starting model');
+      optimizer = new AdamW(model.namedWeights(), {
+        beta1: opt.beta1,
+        beta2: opt.beta2,
+        eps: opt.eps,
+        weightDecay: opt.weightDecay,
+        noDecay: defaultNoDecay(opt.noDecay),
+      });
+      ledger = new OffsetLedger();
+      start = { step: 0, parent: source, version: null };
+      lineageSource = source;
+    }
+    const tokenizer = await loadTokenizer(model.sourceDir ?? lineageSource, model.config);
+    let reference: LlamaModel | null = null;
+    if (o.kind === 'rl' && (cfg as RlTrainerConfig).kl.coef > 0) {
+      reference = await loadReference(o, store, resumed === undefined ? lineageSource : null);
+      if (reference.config.vocab_size !== model.config.vocab_size) {
+        throw new ConfigError(
+          `trainer.rl.kl.referenceModelDir: reference vocabulary (${reference.config.vocab_size}) differs from the policy's (${model.config.vocab_size})`,
+        );
+      }
+    }
+    const booted: Booted = {
+      model,
+      optimizer,
+      store,
+      ledger,
+      start,
+      tokenizer,
+      reference,
+      resumed,
+      dispose() {
+        optimizer.dispose();
+        model.dispose();
+        reference?.dispose();
+        store.unlock();
+      },
+    };
+    return booted;
+  } catch (err) {
+    store.unlock();
+    throw err;
+  }
+}
+
+/**
+ * The frozen KL reference: trainer.rl.kl.referenceModelDir if set, else a copy of the model the
+ * lineage started from, kept in <checkpoint dir>/reference (SFT checkpoints get pruned, so the
+ * copy is what makes the reference survive restarts).
+ */
+async function loadReference(
+  o: BootstrapOptions,
+  store: CheckpointStore,
+  freshSource: string | null,
+): Promise<LlamaModel> {
+  const cfg = o.cfg as RlTrainerConfig;
+  if (cfg.kl.referenceModelDir !== undefined)
+    return loadOrFail(cfg.kl.referenceModelDir, 'the KL reference model');
+  const dir = join(store.dir, REFERENCE_DIR);
+  if (!existsSync(dir)) {
+    if (freshSource === null) {
+      throw new ConfigError(
+        `trainer.rl.kl.coef > 0 but ${dir} does not exist and this lineage did not just start; set trainer.rl.kl.referenceModelDir`,
+      );
+    }
+    await copyModelFolder(freshSource, dir);
+  }
+  return loadOrFail(dir, 'the KL reference model');
+}

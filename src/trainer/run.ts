@@ -1,0 +1,408 @@
+import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import { selectBackend, type BackendChoice } from '../backend/select.ts';
+import type { InputConfig } from '../config/input.ts';
+import type { KafkaConfig } from '../config/kafka.ts';
+import type { TopicsConfig } from '../config/topics.ts';
+import type { RlTrainerConfig, SftTrainerConfig, TrainerConfig } from '../config/trainer.ts';
+import { PrismError, errorMessage } from '../errors.ts';
+import { ensureTopics, prismTopicSpecs } from '../kafka/admin/topics.ts';
+import { createKafka } from '../kafka/client.ts';
+import { toBrokerError } from '../kafka/errors.ts';
+import { log as rootLog, type Logger } from '../log.ts';
+import { saveModel } from '../model/llama.ts';
+import { bootstrap, type Booted } from './bootstrap.ts';
+import { writeOptimizerState } from './checkpoint/optimizer-state.ts';
+import { RlEngine } from './engines/rl.ts';
+import { SftEngine } from './engines/sft.ts';
+import { IdLog } from './id-log.ts';
+import { TrainerCodecs } from './kafka/codecs.ts';
+import { KafkaTrainerSink } from './kafka/sink.ts';
+import { TrainerLoop, type LoopOptions } from './loop.ts';
+import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
+import { TrainerMetrics } from './metrics.ts';
+import type { InputRecord, Rejected, StepEngine, TrainerKind } from './types.ts';
+
+/** The config sections a trainer reads (a subset of the root PrismConfig). */
+export interface TrainerRunConfig {
+  kafka: KafkaConfig;
+  topics: TopicsConfig;
+  input?: Partial<Pick<InputConfig, 'schemaRegistry' | 'limits'>>;
+  trainer: TrainerConfig;
+}
+
+export interface TrainerRunOptions {
+  log?: Logger;
+  /** Override trainer.backend (tests pass 'cpu'); 'keep' leaves the current tfjs backend alone. */
+  backend?: BackendChoice | 'keep';
+}
+
+export interface TrainerHandle {
+  readonly kind: TrainerKind;
+  readonly loop: TrainerLoop<unknown>;
+  readonly booted: Booted;
+  /** Port of /metrics, or null when disabled. */
+  readonly metricsPort: number | null;
+  /** Resolves when the trainer stopped cleanly, rejects on a fatal error. */
+  readonly done: Promise<void>;
+  /** Graceful stop: finish the micro-batch in progress, checkpoint applied steps, commit, disconnect. */
+  stop(): Promise<void>;
+}
+
+/** Runs `fn` calls one at a time (eachBatch and the idle ticker share the loop). */
+function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/** Starts `prism train sft|rl`: consumes, trains, checkpoints and publishes until stop() or a fatal error. */
+export async function startTrainer(
+  kind: TrainerKind,
+  config: TrainerRunConfig,
+  opts: TrainerRunOptions = {},
+): Promise<TrainerHandle> {
+  const cfg: SftTrainerConfig | RlTrainerConfig = kind === 'sft' ? config.trainer.sft : config.trainer.rl;
+  const log = (opts.log ?? rootLog).child({ component: `trainer-${kind}`, modelId: cfg.modelId });
+  const inputTopic = kind === 'sft' ? config.topics.sft : config.topics.rl;
+  const backend = opts.backend ?? config.trainer.backend;
+  if (backend !== 'keep') await selectBackend(backend, { logger: log });
+
+  const booted = await bootstrap({
+    kind,
+    cfg,
+    checkpointRoot: config.trainer.checkpointRoot,
+    sftModelId: config.trainer.sft.modelId,
+    inputTopic,
+    log,
+  });
+  const metrics = new TrainerMetrics(kind);
+  let fatal: unknown = null;
+  let server: RunningHttpServer | null = null;
+  const status = { joined: false, step: booted.start.step };
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  try {
+    if (cfg.metrics.enabled) {
+      server = await startHttpServer({
+        host: cfg.metrics.host,
+        port: cfg.metrics.port,
+        registry: metrics.registry,
+        healthy: () => fatal === null,
+        readiness: () => {
+          const reasons = [
+            ...(fatal === null ? [] : ['trainer failed']),
+            ...(status.joined ? [] : ['consumer group not joined yet']),
+          ];
+          return { ready: reasons.length === 0, reasons, detail: { step: status.step } };
+        },
+        log,
+      });
+    }
+    const codecs = TrainerCodecs.fromConfig(
+      config.input?.schemaRegistry ?? {},
+      { input: inputTopic, modelUpdates: config.topics.modelUpdates },
+      config.input?.limits?.maxBytes,
+    );
+    const kafka = createKafka({
+      brokers: config.kafka.brokers,
+      clientId: `${config.kafka.clientId}-trainer-${kind}`,
+      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+      requestTimeoutMs: config.kafka.requestTimeoutMs,
+      logger: log.child({ component: 'kafkajs' }),
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const wanted = new Set([inputTopic, config.topics.dlq, config.topics.modelUpdates]);
+      await ensureTopics(
+        admin,
+        prismTopicSpecs(config.topics).filter((s) => wanted.has(s.name)),
+      );
+    } catch (err) {
+      throw toBrokerError(config.kafka.brokers, 'trainer topic setup', err);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    // Not idempotent: DLQ duplicates after a crash are tolerated, ModelUpdates are keyed (latest wins).
+    producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    consumer = kafka.consumer({
+      groupId: cfg.groupId,
+      sessionTimeout: cfg.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 60_000),
+      heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+    });
+    const sink = new KafkaTrainerSink({
+      producer,
+      consumer,
+      codecs,
+      dlqTopic: config.topics.dlq,
+      modelUpdatesTopic: config.topics.modelUpdates,
+      modelId: cfg.modelId,
+    });
+    const seq = {
+      tokenizer: booted.tokenizer,
+      vocabSize: booted.model.config.vocab_size,
+      maxSeqLen: cfg.maxSeqLen,
+    };
+    let engine: StepEngine<unknown>;
+    let advantage: LoopOptions['advantage'];
+    if (kind === 'rl') {
+      const rl = cfg as RlTrainerConfig;
+      engine = new RlEngine(
+        booted.model,
+        seq,
+        { clipLow: rl.clip.low, clipHigh: rl.clip.high, klCoef: rl.kl.coef, aggregation: rl.aggregation },
+        booted.reference,
+      ) as StepEngine<unknown>;
+      advantage = rl.advantage;
+    } else {
+      engine = new SftEngine(booted.model, seq) as StepEngine<unknown>;
+    }
+    const idLog = cfg.idLog === undefined ? undefined : new IdLog(cfg.idLog);
+    idLog?.start(booted.start.step, booted.start.version);
+    const o = cfg.optimizer;
+    const loop = new TrainerLoop<unknown>(
+      {
+        trainer: kind,
+        modelId: cfg.modelId,
+        consumerGroup: cfg.groupId,
+        microBatchSize: cfg.microBatchSize,
+        maxBatchWaitMs: cfg.maxBatchWaitMs,
+        gradAccumulation: o.gradAccumulation,
+        maxGradNorm: o.maxGradNorm,
+        schedule: {
+          lr: o.lr,
+          warmupSteps: o.warmupSteps,
+          decay: o.decay,
+          decaySteps: o.decaySteps,
+          minLrRatio: o.minLrRatio,
+        },
+        checkpointEverySteps: cfg.checkpoint.everySteps,
+        checkpointEverySeconds: cfg.checkpoint.everySeconds,
+        keepCheckpoints: cfg.checkpoint.keep,
+        advantage,
+      },
+      {
+        engine,
+        params: booted.model.namedWeights(),
+        optimizer: booted.optimizer,
+        store: booted.store,
+        writeWeights: (dir) => saveModel(booted.model, dir),
+        writeOptimizer: (dir) => writeOptimizerState(booted.optimizer, dir),
+        sink,
+        ledger: booted.ledger,
+        idLog,
+        metrics,
+        log,
+      },
+      booted.start,
+    );
+    return await run(kind, {
+      consumer,
+      producer,
+      loop,
+      booted,
+      metrics,
+      codecs,
+      server,
+      log,
+      inputTopic,
+      cfg,
+      status,
+      setFatal: (e) => (fatal = e),
+    });
+  } catch (err) {
+    await consumer?.disconnect().catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
+    await server?.close();
+    booted.dispose();
+    throw err;
+  }
+}
+
+interface RunParts {
+  consumer: Consumer;
+  producer: Producer;
+  loop: TrainerLoop<unknown>;
+  booted: Booted;
+  metrics: TrainerMetrics;
+  codecs: TrainerCodecs;
+  server: RunningHttpServer | null;
+  status: { joined: boolean; step: number };
+  log: Logger;
+  inputTopic: string;
+  cfg: SftTrainerConfig | RlTrainerConfig;
+  setFatal: (err: unknown) => void;
+}
+
+async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
+  const { consumer, producer, loop, booted, metrics, codecs, log, inputTopic } = p;
+  const serial = serializer();
+  loop.onStep((s) => {
+    p.status.step = s.step;
+  });
+  let stopping = false;
+  let stopped = false;
+  let resolveDone: () => void = () => undefined;
+  let rejectDone: (err: unknown) => void = () => undefined;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  done.catch(() => undefined);
+  let ticker: NodeJS.Timeout | undefined;
+  let wakeTicker: () => void = () => undefined;
+
+  const shutdown = async (err: unknown): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    stopping = true;
+    if (ticker) clearTimeout(ticker);
+    wakeTicker();
+    try {
+      consumer.pause([{ topic: inputTopic }]);
+      if (err === null) {
+        // Applied steps since the last checkpoint are saved (and their offsets committed); queued
+        // or accumulating records are not in it and will be re-read by the next run.
+        await serial(() => loop.checkpoint());
+      }
+    } catch (e) {
+      err ??= e;
+    }
+    await consumer
+      .disconnect()
+      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'consumer disconnect failed'));
+    await producer
+      .disconnect()
+      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'producer disconnect failed'));
+    await p.server?.close();
+    booted.dispose();
+    if (err === null) {
+      log.info({ step: loop.step }, 'trainer stopped');
+      resolveDone();
+    } else {
+      log.error(
+        { err: errorMessage(err), code: err instanceof PrismError ? err.code : undefined },
+        'trainer failed',
+      );
+      rejectDone(err);
+    }
+  };
+  const fail = (err: unknown): void => {
+    p.setFatal(err);
+    void shutdown(err);
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    p.status.joined = true;
+    // Resume exactly where this lineage is: past every record it trained, dead-lettered or holds.
+    const parts = payload.memberAssignment[inputTopic] ?? [];
+    for (const partition of parts) {
+      const progress = booted.ledger.get(inputTopic, partition);
+      if (progress === undefined) continue;
+      const offset = progress.fetchPosition.toString();
+      consumer.seek({ topic: inputTopic, partition, offset });
+      log.info({ partition, offset }, 'seek to lineage position');
+    }
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error);
+  });
+
+  const eachBatch = async ({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> => {
+    if (stopping) return;
+    await serial(async () => {
+      if (stopping) return;
+      const records: InputRecord[] = [];
+      const rejected: Rejected[] = [];
+      for (const m of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        if (booted.ledger.deliver(batch.topic, batch.partition, m.offset)) {
+          const base = {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key,
+            raw: m.value,
+            headers: (m.headers ?? {}) as InputRecord['headers'],
+          };
+          try {
+            records.push({ ...base, value: await codecs.decodeScored(m.value) });
+          } catch (err) {
+            if (!(err instanceof PrismError)) throw err;
+            rejected.push({ record: base, error: err });
+          }
+        }
+        resolveOffset(m.offset);
+      }
+      await loop.reject(rejected);
+      await loop.offer(records);
+      await loop.pump(async () => {
+        await heartbeat();
+      });
+      const progress = booted.ledger.get(batch.topic, batch.partition);
+      if (progress !== undefined) {
+        const hw = BigInt(batch.highWatermark);
+        const lag = hw > progress.watermark ? hw - progress.watermark : 0n;
+        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag));
+      }
+    }).catch((err: unknown) => {
+      fail(err);
+    });
+    wakeTicker();
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: [inputTopic], fromBeginning: p.cfg.startFrom === 'earliest' });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch,
+  });
+
+  // Time-based work (partial batches, group expiry, checkpoint by time) when no records arrive.
+  const schedule = (): void => {
+    if (stopping) return;
+    const wait = Math.min(Math.max(loop.nextDueIn(), 50), 1000);
+    ticker = setTimeout(() => {
+      serial(() => loop.pump())
+        .then(schedule)
+        .catch((err: unknown) => fail(err));
+    }, wait);
+  };
+  wakeTicker = () => {
+    if (stopping || ticker === undefined) return;
+    clearTimeout(ticker);
+    schedule();
+  };
+  schedule();
+  log.info(
+    { topic: inputTopic, group: p.cfg.groupId, step: loop.step, metricsPort: p.server?.port ?? null },
+    'trainer started',
+  );
+
+  return {
+    kind,
+    loop,
+    booted,
+    metricsPort: p.server?.port ?? null,
+    done,
+    stop: async () => {
+      await shutdown(null);
+      await done.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import type { Kafka } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { selectBackend } from '../src/backend/index.ts';
+import type { ProbeConfig } from '../src/config/probe.ts';
+import { scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
+import { ConfigError } from '../src/errors.ts';
+import type { Logger } from '../src/log.ts';
+import type { LlamaModel } from '../src/model/llama.ts';
+import type { SchemaRegistry } from '../src/schemas/registry.ts';
+import { openProbeModel, type ProbeIdentity } from '../src/scorer/open.ts';
+import { PrismScorer } from '../src/scorer/prism-scorer.ts';
+import type { TurnTokenizer } from '../src/tokenizer/types.ts';
+import { readManifest } from '../src/trainer/checkpoint/store.ts';
+import {
+  FollowingScorer,
+  startProbeFollow,
+  type FollowEvent,
+  type ProbeFollow,
+} from '../src/trainer/model-updates/index.ts';
+
+export interface ProbeFollowDeps {
+  readonly probe: ProbeConfig;
+  readonly kafka: Kafka;
+  /** topics.modelUpdates */
+  readonly topic: string;
+  readonly registry: SchemaRegistry;
+  readonly log: Logger;
+  /** How long start-up waits to read the existing ModelUpdates (so it starts on the newest). */
+  readonly catchUpTimeoutMs?: number;
+}
+
+export interface OpenedFollowingScorer {
+  readonly scorer: FollowingScorer<LlamaModel>;
+  /** prism_probe_swaps_total{result}: register it on the pipeline's registry. */
+  readonly swaps: Counter<'result'>;
+  /** Stops watching topics.modelUpdates and frees a loaded model not swapped in yet. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `probe.mode: follow`: the tfjs PRISM scorer on `scorer.modelDir`, wrapped in a FollowingScorer
+ * that watches topics.modelUpdates for `probe.followModelId`. Checkpoints are verified (sha256)
+ * and loaded in the background; the score operator swaps them in between micro-batches.
+ */
+export async function openFollowingScorer(
+  config: Partial<ScorerConfig>,
+  deps: ProbeFollowDeps,
+): Promise<OpenedFollowingScorer> {
+  const cfg = scorerSection.parse(config);
+  const { log, probe } = deps;
+  const modelId = probe.followModelId;
+  if (modelId === undefined) throw new ConfigError('probe.followModelId is required when probe.mode is "follow"');
+  await requireTopic(deps.kafka, deps.topic);
+
+  const backend = await selectBackend(cfg.backend, { logger: log });
+  const base = await openProbeModel({ modelDir: cfg.modelDir });
+  const makeScorer = (model: LlamaModel, tokenizer: TurnTokenizer | null, id: ProbeIdentity) =>
+    new PrismScorer({
+      model,
+      tokenizer,
+      ...id,
+      backend: backend.kind,
+      maxSeqLen: cfg.maxSeqLen,
+      batchSize: cfg.batchSize,
+      maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
+      emitNorms: cfg.emitNorms,
+      path: cfg.path,
+      normMethod: cfg.normMethod,
+      logger: log,
+    });
+  const initial = makeScorer(base.model, base.tokenizer, {
+    probeModelId: cfg.probeModelId ?? base.identity.probeModelId,
+    probeModelVersion: cfg.probeModelVersion ?? base.identity.probeModelVersion,
+  });
+
+  const swaps = new Counter({
+    name: 'prism_probe_swaps_total',
+    help: 'probe.mode follow: ModelUpdates by result (loaded = verified and waiting for the next micro-batch, applied = serving, rejected = refused, e.g. sha256 mismatch; ignored = not newer)',
+    labelNames: ['result'],
+    registers: [],
+  });
+  for (const result of ['loaded', 'applied', 'rejected', 'ignored']) swaps.inc({ result }, 0);
+  const onEvent = (e: FollowEvent): void => {
+    swaps.inc({ result: e.kind });
+    if (e.kind === 'ignored')
+      log.info({ modelId: e.update.model_id, version: e.update.version, reason: e.reason }, 'model update ignored');
+  };
+
+  let follow: ProbeFollow;
+  try {
+    follow = await startProbeFollow({
+      kafka: deps.kafka,
+      registry: deps.registry,
+      topic: deps.topic,
+      modelId,
+      serving: base.model,
+      current: { version: initial.probeModelVersion, step: await checkpointStep(cfg.modelDir) },
+      log,
+      onEvent,
+    });
+  } catch (err) {
+    initial.dispose();
+    throw err;
+  }
+  // Start on the newest published version when there is one (it is swapped in before the first batch).
+  const caughtUp = await Promise.race([
+    follow.watcher.caughtUp.then(() => true),
+    new Promise<false>((r) => setTimeout(() => r(false), deps.catchUpTimeoutMs ?? 30_000).unref()),
+  ]);
+  if (caughtUp) await follow.follower.idle();
+  else log.warn({ topic: deps.topic }, 'model updates not read to the end yet; starting on the configured model');
+
+  const scorer = new FollowingScorer<LlamaModel>({
+    follower: follow.follower,
+    initial,
+    makeScorer: (model, update) =>
+      makeScorer(model, base.tokenizer, { probeModelId: update.model_id, probeModelVersion: update.version }),
+    log,
+  });
+  log.info(
+    { followModelId: modelId, topic: deps.topic, serving: initial.probeModelVersion, backend: backend.kind },
+    'probe follow mode: swapping verified checkpoints between micro-batches',
+  );
+  return { scorer, swaps, stop: () => follow.stop() };
+}
+
+/** The step of a prism checkpoint folder (so older updates are ignored), -1 for a plain model folder. */
+async function checkpointStep(dir: string | undefined): Promise<number> {
+  if (dir === undefined) return -1;
+  try {
+    return (await readManifest(dir)).step;
+  } catch {
+    return -1;
+  }
+}
+
+async function requireTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(topic)) {
+      throw new ConfigError(
+        `topics.modelUpdates: topic "${topic}" does not exist; probe.mode "follow" reads the trainers' ModelUpdates from it (create it with "prism topics create" or start a trainer)`,
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,72 @@
+import type { Kafka } from 'kafkajs';
+import type { Metric } from 'prom-client';
+import type { SchemaRegistryConfig } from '../src/config/input.ts';
+import type { ProbeConfig, RunScorerConfig } from '../src/config/schema.ts';
+import type { Logger } from '../src/log.ts';
+import { createSchemaRegistry } from '../src/schemas/from-config.ts';
+import { DeterministicScorer, NoopScorer } from '../src/scorer/deterministic.ts';
+import type { Scorer } from '../src/scorer/types.ts';
+
+export interface OpenedRunScorer {
+  readonly scorer: Scorer;
+  /** tf.memory().numTensors, for the prism_tfjs_tensors gauge (tfjs scorers only). */
+  readonly liveTensors?: () => number;
+  /** Extra metrics to register on the pipeline's registry (probe follow mode). */
+  readonly metrics?: readonly Metric[];
+  /** Stops background work (probe follow mode: the ModelUpdate watcher). */
+  readonly stop?: () => Promise<void>;
+}
+
+/** What `probe.mode: follow` needs besides the scorer section. */
+export interface RunProbeOptions {
+  readonly probe: ProbeConfig;
+  readonly kafka: Kafka;
+  /** topics.modelUpdates */
+  readonly topic: string;
+  readonly schemaRegistry: Partial<SchemaRegistryConfig>;
+}
+
+/**
+ * The scorer `scorer.kind` names; with `probe.mode: follow` the prism scorer follows a trainer's
+ * checkpoints. The tfjs stack is imported only when it is used.
+ */
+export async function openRunScorer(
+  cfg: RunScorerConfig,
+  log: Logger,
+  probe?: RunProbeOptions,
+): Promise<OpenedRunScorer> {
+  switch (cfg.kind) {
+    case 'deterministic':
+      return {
+        scorer: new DeterministicScorer({
+          probeModelVersion: cfg.deterministic.probeModelVersion,
+          delayMs: cfg.deterministic.delayMs,
+          failIds:
+            cfg.deterministic.failIds === undefined ? undefined : new RegExp(cfg.deterministic.failIds),
+        }),
+      };
+    case 'noop':
+      return { scorer: new NoopScorer() };
+    case 'prism': {
+      const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
+      if (probe?.probe.mode === 'follow') {
+        const [{ openFollowingScorer }, tf] = await Promise.all([
+          import('./probe-follow.ts'),
+          import('@tensorflow/tfjs'),
+        ]);
+        const { scorer, swaps, stop } = await openFollowingScorer(scorerConfig, {
+          ...probe,
+          registry: createSchemaRegistry(probe.schemaRegistry),
+          log,
+        });
+        return { scorer, liveTensors: () => tf.memory().numTensors, metrics: [swaps], stop };
+      }
+      const [{ openPrismScorer }, tf] = await Promise.all([
+        import('../src/scorer/open.ts'),
+        import('@tensorflow/tfjs'),
+      ]);
+      const { scorer } = await openPrismScorer(scorerConfig, { logger: log });
+      return { scorer, liveTensors: () => tf.memory().numTensors };
+    }
+  }
+}
