@@ -33,6 +33,7 @@ export const BROKER_ERROR_CODES = [
   'BROKER_START_TIMEOUT', // the client port did not accept TCP within the budget
   'BROKER_STOP_FAILED', // the broker survived SIGTERM and SIGKILL
   'BROKER_UNREACHABLE', // no broker answers at the configured address
+  'BROKER_UNAVAILABLE', // a running process lost the broker for longer than kafka.unavailablePatienceMs
   'KAFKA_ADMIN_FAILED', // an admin request (create/list topics) was rejected
 ] as const;
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];

@@ -17,8 +17,11 @@ import type { PartitionLane } from '../src/consumer/lane.ts';
 import { readinessOf } from '../src/consumer/readiness.ts';
 import { KafkaSource, type LaneOpener } from '../src/consumer/source.ts';
 import { PrismError, errorMessage } from '../src/errors.ts';
+import { resolveAuthToken } from '../src/http/guard.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from '../src/http/server.ts';
-import { createKafka } from '../src/kafka/client.ts';
+import { createKafka, kafkaSecurityOf } from '../src/kafka/client.ts';
+import { verifyKafkaAccess } from '../src/kafka/security/verify.ts';
+import { startBrokerWatchdog, type BrokerWatchdog } from '../src/kafka/watchdog.ts';
 import { log as rootLog, type Logger } from '../src/log.ts';
 import { PipelineMetrics } from '../src/metrics/pipeline-metrics.ts';
 import { SinkError } from '../src/producer/errors.ts';
@@ -65,12 +68,24 @@ export async function startPipeline(
     );
   }
   const c = config;
+  const security = kafkaSecurityOf({ security: c.kafka });
+  if (security.enabled) {
+    // Fail fast (exit 2) on a wrong password or an untrusted CA instead of retrying for minutes.
+    await verifyKafkaAccess({
+      brokers: c.kafka.brokers,
+      clientId: c.kafka.clientId,
+      security: c.kafka,
+      timeoutMs: c.kafka.authTimeoutMs,
+    });
+    log.info({ kafkaSecurity: security.describe }, 'kafka connection secured');
+  }
   const kafka: Kafka = createKafka({
     brokers: c.kafka.brokers,
     clientId: c.kafka.clientId,
     connectionTimeoutMs: c.kafka.connectionTimeoutMs,
     requestTimeoutMs: c.kafka.requestTimeoutMs,
     logger: log.child({ component: 'kafkajs' }),
+    security,
   });
   const probeOptions = {
     probe: c.probe,
@@ -138,6 +153,7 @@ export async function startPipeline(
       admin,
       brokers: c.kafka.brokers,
       clientId: c.kafka.clientId,
+      security,
       groupId: c.consumer.groupId,
       transactionalIdPrefix: c.delivery.transactionalIdPrefix,
       transactionTimeoutMs: c.delivery.transactionTimeoutMs,
@@ -171,6 +187,12 @@ export async function startPipeline(
     heartbeatIntervalMs: c.consumer.heartbeatIntervalMs,
     highWatermark: c.consumer.highWatermark,
     lowWatermark: c.consumer.lowWatermark,
+    maxInFlightBytes: c.consumer.maxInFlightBytes,
+    // Records held for the warm-up must fit whatever their size (else: a pause that never resumes).
+    byteFloorRecords:
+      c.arbitration.policy !== 'threshold' && c.arbitration.calibrate === undefined
+        ? c.arbitration.warmup
+        : 1,
     drainTimeoutMs: c.lifecycle.drainTimeoutMs,
     opener,
     log,
@@ -226,11 +248,16 @@ export async function startPipeline(
         readiness: () => readinessOf(src.status(), Date.now(), c.http.brokerStaleMs, stopping),
         log,
         routes: dashboard ? [dashboardRoutes(dashboard)] : [],
+        authToken: resolveAuthToken(c.http),
+        maxBodyBytes: c.http.maxBodyBytes,
+        rateLimit: { perSecond: c.http.rateLimitPerSecond, burst: c.http.rateLimitBurst },
       })
     : undefined;
   const stopSampling = dashboard?.startSampling({ intervalMs: 2000, lag: () => pipelineLag(metrics) });
 
+  const watchdog: { current?: BrokerWatchdog } = {};
   const shutdown = async (): Promise<void> => {
+    watchdog.current?.stop();
     await src
       .stop(c.lifecycle.shutdownTimeoutMs)
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer stop failed'));
@@ -239,7 +266,9 @@ export async function startPipeline(
     await admin.disconnect().catch(() => undefined);
     stopSampling?.();
     await http?.close();
-    await opened.stop?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'probe follow stop failed'));
+    await opened
+      .stop?.()
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'probe follow stop failed'));
     scorer.dispose();
   };
 
@@ -252,7 +281,11 @@ export async function startPipeline(
       'pipeline failed; aborting in-flight work',
     );
     for (const lane of src.activeLanes()) lane.abort('pipeline failed');
-    await shutdown();
+    // Bounded: with the broker gone, leaving the group can hang; nothing is committed either way.
+    await Promise.race([
+      shutdown(),
+      new Promise((resolve) => setTimeout(resolve, c.lifecycle.shutdownTimeoutMs).unref()),
+    ]);
     settle.reject(err);
   }
 
@@ -262,6 +295,12 @@ export async function startPipeline(
     await fail(err instanceof Error ? err : new Error(String(err)));
     throw err;
   }
+  // Short broker outages are ridden out (kafkajs reconnects, sinks retry); a long one is fatal.
+  watchdog.current = startBrokerWatchdog({
+    lastOkAt: () => src.status().lastBrokerOkAt,
+    patienceMs: c.kafka.unavailablePatienceMs,
+    onExpired: (err) => void fail(err),
+  });
 
   return {
     topology,

@@ -49,7 +49,8 @@ export async function openFollowingScorer(
   const cfg = scorerSection.parse(config);
   const { log, probe } = deps;
   const modelId = probe.followModelId;
-  if (modelId === undefined) throw new ConfigError('probe.followModelId is required when probe.mode is "follow"');
+  if (modelId === undefined)
+    throw new ConfigError('probe.followModelId is required when probe.mode is "follow"');
   await requireTopic(deps.kafka, deps.topic);
 
   const backend = await selectBackend(cfg.backend, { logger: log });
@@ -83,7 +84,10 @@ export async function openFollowingScorer(
   const onEvent = (e: FollowEvent): void => {
     swaps.inc({ result: e.kind });
     if (e.kind === 'ignored')
-      log.info({ modelId: e.update.model_id, version: e.update.version, reason: e.reason }, 'model update ignored');
+      log.info(
+        { modelId: e.update.model_id, version: e.update.version, reason: e.reason },
+        'model update ignored',
+      );
   };
 
   let follow: ProbeFollow;
@@ -102,13 +106,17 @@ export async function openFollowingScorer(
     initial.dispose();
     throw err;
   }
-  // Start on the newest published version when there is one (it is swapped in before the first batch).
+  // Read the versions already published, so the run can start on the newest one.
   const caughtUp = await Promise.race([
     follow.watcher.caughtUp.then(() => true),
     new Promise<false>((r) => setTimeout(() => r(false), deps.catchUpTimeoutMs ?? 30_000).unref()),
   ]);
   if (caughtUp) await follow.follower.idle();
-  else log.warn({ topic: deps.topic }, 'model updates not read to the end yet; starting on the configured model');
+  else
+    log.warn(
+      { topic: deps.topic },
+      'model updates not read to the end yet; starting on the configured model',
+    );
 
   const scorer = new FollowingScorer<LlamaModel>({
     follower: follow.follower,
@@ -117,6 +125,8 @@ export async function openFollowingScorer(
       makeScorer(model, base.tokenizer, { probeModelId: update.model_id, probeModelVersion: update.version }),
     log,
   });
+  // Nothing is scored yet: take the newest published version now, so the run starts on it.
+  scorer.swapIfReady();
   log.info(
     { followModelId: modelId, topic: deps.topic, serving: initial.probeModelVersion, backend: backend.kind },
     'probe follow mode: swapping verified checkpoints between micro-batches',

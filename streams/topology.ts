@@ -7,7 +7,8 @@
  *   Source: topics.trajectories (group consumer.groupId, one lane per partition)
  *     → decode       bytes → Trajectory; bad records become DLQ items, in place
  *     → microBatch   batch.size records or batch.maxWaitMs, never empty
- *     → score        one micro-batch at a time on the scorer's backend
+ *     → score        one micro-batch at a time on the scorer's backend; probe.mode follow swaps
+ *                    the probe model here, between micro-batches (never inside one)
  *     → arbitrate    window per probe version; held until warm
  *     → route        exactly one output per input: SFT | RL | DLQ
  *   Sink: topics.sft | topics.rl | topics.dlq + input offset, one transaction per micro-batch
@@ -85,11 +86,28 @@ export function buildTopology(deps: TopologyDeps): Topology {
     } satisfies Stage<DecodeResult, DecodeResult[]>,
     score: {
       name: 'score',
-      detail: `${scorer.probeModelId}@${scorer.probeModelVersion} on ${scorer.backend}, one micro-batch at a time`,
+      detail: `${scorer.probeModelId}@${scorer.probeModelVersion} on ${scorer.backend}, one micro-batch at a time; ${
+        c.probe.mode === 'follow'
+          ? `probe: follow ${c.probe.followModelId} (${c.topics.modelUpdates}), sha256-verified, swaps between micro-batches`
+          : 'probe: frozen'
+      }`,
       op: (src: Observable<Batch<DecodeResult>>) =>
         src.pipe(
           tap((b) => metrics.batchSize.observe(b.length)),
-          score(scorer, { gate, onScored: (_n, seconds) => metrics.scoringSeconds.observe(seconds) }),
+          score(scorer, {
+            gate,
+            onScored: (_n, seconds) => metrics.scoringSeconds.observe(seconds),
+            // The swap point (probe.mode follow): the old version's window stops waiting for warm-up,
+            // the new version's window opens with its first scores.
+            onSwap: (change) => {
+              arbitrator.retire(change.from);
+              metrics.scorerInfo.reset();
+              metrics.scorerInfo.set(
+                { backend: scorer.backend, probe_model: change.to.modelId, probe_version: change.to.version },
+                1,
+              );
+            },
+          }),
         ),
     } satisfies Stage<Batch<DecodeResult>, ScoreResult[]>,
     arbitrate: {

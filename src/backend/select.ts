@@ -2,27 +2,33 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { PrismError, errorMessage } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
+import { AUTO_ORDER, type BackendChoice, type BackendKind } from './choices.ts';
 
 /**
  * Picks the tfjs backend at start-up: the fastest one that loads AND passes a tiny gradient check.
  *
  * Order for `auto`: tensorflow-gpu (tfjs-node-gpu, only when a GPU is visible and TF really uses it)
  * → tensorflow (tfjs-node, native libtensorflow on CPU) → wasm (XNNPACK, SIMD) → cpu (pure JS).
- * tfjs-node and tfjs-node-gpu are optionalDependencies whose install downloads libtensorflow; they
- * are usually absent, so they are loaded through a guarded dynamic import() and a missing module
- * just moves on to the next candidate. A backend named explicitly must load or the call fails.
+ * tfjs-node and tfjs-node-gpu are optionalDependencies. Their own install script (which downloads
+ * libtensorflow 2.9 from Google's CDN) is disabled; `npm run setup:native` (the root postinstall) builds
+ * the addon against TensorFlow 2.21 from PyPI/Maven instead, so tfjs-node is normally present and
+ * tfjs-node-gpu only after `setup:native -- --gpu`. Where that build could not run, the package sits in
+ * node_modules without its addon (see nativeBackendStatus in native-check.ts). Either way they are
+ * loaded through a guarded dynamic import() and a failing load just moves on to the next candidate.
+ * A backend named explicitly must load or the call fails.
+ *
+ * GPU run time: our setup:native build of tfjs-node-gpu needs an NVIDIA driver ≥ 525 with CUDA 12
+ * (≥ 12.5) and cuDNN 9 (≥ 9.3) libraries on the library path; the upstream prebuilt addon (stock
+ * tfjs-node-gpu 4.22, libtensorflow 2.9) needs CUDA 11.2 + cuDNN 8.1. Without them TensorFlow silently
+ * runs on the CPU, which the isUsingGpuDevice check below turns into a skipped candidate.
  *
  * wasm in Node: SIMD yes (WASM_HAS_SIMD_SUPPORT true on Node 20); threads no — tfjs hard-codes
  * WASM_HAS_MULTITHREAD_SUPPORT=false under Node (tensorflow/tfjs#3830) and the threaded build spawns
  * workers from blob: URLs, which node:worker_threads rejects. So wasm runs on one core.
  */
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-export type BackendKind = Exclude<BackendChoice, 'auto'>;
-
-/** Fastest first. */
-export const AUTO_ORDER: readonly BackendKind[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+// The names live in a tfjs-free module (CLI start-up imports them); re-exported here for existing importers.
+export { AUTO_ORDER, BACKEND_CHOICES, type BackendChoice, type BackendKind } from './choices.ts';
 
 export class BackendUnavailableError extends PrismError {
   constructor(kind: BackendKind, reason: string, options?: { cause?: unknown }) {
@@ -130,10 +136,11 @@ async function tryBackend(kind: BackendKind, env: BackendEnv): Promise<Omit<Back
   let gpu = false;
   if (kind === 'tensorflow-gpu') {
     gpu = (tf.backend() as unknown as NativeBackendFlags).isUsingGpuDevice === true;
-    // tfjs-node-gpu silently runs on CPU when CUDA 11.2 / cuDNN 8.1 are missing (e.g. CUDA 12 hosts).
+    // tfjs-node-gpu silently runs on CPU when the CUDA/cuDNN libraries its libtensorflow needs are missing.
     if (!gpu)
       throw new Error(
-        'tfjs-node-gpu loaded but TensorFlow found no usable GPU (needs CUDA 11.2 + cuDNN 8.1)',
+        'tfjs-node-gpu loaded but TensorFlow found no usable GPU (the setup:native build needs CUDA 12 ≥ 12.5 ' +
+          'and cuDNN 9 ≥ 9.3 on LD_LIBRARY_PATH; the upstream prebuilt addon needs CUDA 11.2 + cuDNN 8.1)',
       );
   }
   gradientSmokeTest();

@@ -66,6 +66,8 @@ export interface SweepResult extends ResultBase<'scorer-sweep'> {
   threads: number;
   reps: number;
   ceiling: Ceiling | null;
+  /** Configurations asked for; fewer rows means the run was interrupted (rows are saved as they finish). */
+  planned: number;
   rows: SweepRow[];
 }
 
@@ -122,7 +124,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       threads: backendThreads(backend),
       reps: opts.reps,
       ceiling,
-      rows,
+      planned: opts.configs.length,
+      rows: [...rows],
     };
   };
   for (const [i, config] of opts.configs.entries()) {

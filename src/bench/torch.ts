@@ -4,12 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BackendChoice, BackendInfo } from '../backend/index.ts';
+import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Preset } from '../model/config.ts';
 import { initModel, saveModel } from '../model/llama.ts';
-import { runScorerBench, syntheticTrajectories, type BenchRow } from '../scorer/bench.ts';
+import { syntheticTrajectories, type BenchRow, type ScorerBenchResult } from '../scorer/bench.ts';
 import { openProbeModel } from '../scorer/open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
 import { buildSequence, packBatch } from '../sequence/index.ts';
@@ -17,15 +17,16 @@ import { BenchError } from './errors.ts';
 import type { RunMeta } from './machine.ts';
 import { repoRoot } from './paths.ts';
 import type { ResultBase } from './results.ts';
-import { backendThreads } from './scorer-sweep.ts';
 
 const run = promisify(execFile);
 
 /**
  * `prism bench torch`: the paper's method in PyTorch (bench/pytorch/prism_torch.py: transformers,
  * one full backward per trajectory, per-matrix gradient norms) beside prism-stream's tfjs scorer
- * (src/scorer/bench.ts), on the same model folder and the same token ids, with the same thread
- * count. Also cross-checks the two implementations' norms and losses.
+ * (helper 4's `prism bench scorer --json`), on the same model folder and the same token ids, at the
+ * same thread counts: for each count t, our side runs in a child process with
+ * TF_NUM_INTRAOP_THREADS=t (TensorFlow's process-wide default pool size) and torch with
+ * torch.set_num_threads(t). Also cross-checks the two implementations' norms and losses.
  */
 export interface TorchOptions {
   presets: Preset[];
@@ -33,13 +34,13 @@ export interface TorchOptions {
   seq: number;
   reps: number;
   backend: BackendChoice;
-  /** Threads for torch (default: the tfjs backend's). */
-  threads?: number;
+  /** Thread counts to compare at (default: 1 and the core count). */
+  threads: number[];
   python?: string;
   attention: 'sdpa' | 'eager';
   logger: Logger;
   meta: { finish(): RunMeta };
-  onPreset?: (preset: Preset) => void;
+  onStep?: (preset: Preset, threads: number) => void;
 }
 
 export interface TorchSide {
@@ -64,8 +65,10 @@ export interface TorchRow {
   preset: Preset;
   batch: number;
   seq: number;
+  /** Threads of both sides. */
+  threads: number;
   parameters: number;
-  /** trajectories/s of each tfjs path (helper 4's bench rows). */
+  /** trajectories/s of each tfjs path (rows of `prism bench scorer`). */
   ours: Record<BenchRow['name'], number>;
   torch: TorchSide;
   /** Our paper-method loop (reference) / torch's: the like-for-like ratio. */
@@ -79,8 +82,6 @@ export interface TorchRow {
 
 export interface TorchResult extends ResultBase<'torch'> {
   backend: BackendInfo;
-  /** tfjs threads; torch ran with the same count. */
-  threads: number;
   python: string;
   reps: number;
   rows: TorchRow[];
@@ -122,7 +123,7 @@ function exportSequences(batch: number, seq: number, vocab: number): Exported {
   };
 }
 
-/** Our norms and losses for the same trajectories (per-trajectory path, norms emitted). */
+/** Our norms and losses for the same trajectories (per-trajectory path, norms emitted), in this process. */
 async function ourNorms(
   modelDir: string,
   batch: number,
@@ -158,102 +159,155 @@ async function ourNorms(
   }
 }
 
+function threadEnv(t: number): NodeJS.ProcessEnv {
+  const n = String(t);
+  return {
+    ...process.env,
+    TF_NUM_INTRAOP_THREADS: n,
+    TF_NUM_INTEROP_THREADS: '1',
+    OMP_NUM_THREADS: n,
+    MKL_NUM_THREADS: n,
+  };
+}
+
+/** Our side at `threads` threads: `prism bench scorer --model DIR --json` in a child (TF reads its pool size at start). */
+async function oursAt(threads: number, o: TorchOptions, modelDir: string): Promise<ScorerBenchResult> {
+  const args = [
+    join(repoRoot(), 'bin', 'prism.mjs'),
+    'bench',
+    'scorer',
+    '--model',
+    modelDir,
+    '--batch',
+    String(o.batch),
+    '--seq',
+    String(o.seq),
+    '--reps',
+    String(o.reps),
+    '--backends',
+    o.backend,
+    '--json',
+  ];
+  try {
+    const { stdout } = await run(process.execPath, args, {
+      cwd: repoRoot(),
+      env: threadEnv(threads),
+      maxBuffer: 16 * 2 ** 20,
+      timeout: 3_600_000,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ScorerBenchResult;
+  } catch (err) {
+    throw new BenchError(
+      'CHILD_FAILED',
+      `prism bench scorer --model … --json at ${threads} thread(s) failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
+      { cause: err },
+    );
+  }
+}
+
+async function torchAt(
+  threads: number,
+  o: TorchOptions,
+  python: string,
+  modelDir: string,
+  idsPath: string,
+): Promise<TorchOutput> {
+  const script = join(repoRoot(), 'bench', 'pytorch', 'prism_torch.py');
+  try {
+    const { stdout } = await run(
+      python,
+      [
+        script,
+        '--model',
+        modelDir,
+        '--ids',
+        idsPath,
+        '--threads',
+        String(threads),
+        '--reps',
+        String(o.reps),
+        '--attn',
+        o.attention,
+      ],
+      {
+        maxBuffer: 64 * 2 ** 20,
+        timeout: 3_600_000,
+        env: threadEnv(threads),
+      },
+    );
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as TorchOutput;
+  } catch (err) {
+    throw new BenchError(
+      'TORCH_UNAVAILABLE',
+      `${python} ${script} failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
+      { cause: err },
+    );
+  }
+}
+
+function compare(
+  mine: { norms: number[][]; losses: number[] },
+  theirs: TorchOutput,
+): { maxRel: number; maxLoss: number } {
+  let maxRel = 0;
+  let maxLoss = 0;
+  theirs.norms.forEach((row, i) => {
+    row.forEach((v, j) => {
+      maxRel = Math.max(maxRel, Math.abs(mine.norms[i][j] - v) / Math.max(Math.abs(v), 1e-12));
+    });
+    maxLoss = Math.max(maxLoss, Math.abs(mine.losses[i] - theirs.losses[i]));
+  });
+  return { maxRel, maxLoss };
+}
+
 export async function runTorchBench(o: TorchOptions): Promise<TorchResult> {
   const python = torchPython(o.python);
-  const script = join(repoRoot(), 'bench', 'pytorch', 'prism_torch.py');
+  const backend = await selectBackend(o.backend, { logger: o.logger });
   const rows: TorchRow[] = [];
-  let backend: BackendInfo | undefined;
-  let threads = 0;
   for (const preset of o.presets) {
-    o.onPreset?.(preset);
     const dir = await mkdtemp(join(tmpdir(), `prism-torch-${preset}-`));
     try {
+      const modelDir = join(dir, 'model');
       const model = initModel({ preset, arch: 'llama', seed: 0 });
       const vocab = model.config.vocab_size;
       const parameters = model.parameterCount();
       try {
-        await saveModel(model, join(dir, 'model'));
+        await saveModel(model, modelDir);
       } finally {
         model.dispose();
       }
       const idsPath = join(dir, 'ids.json');
       await writeFile(idsPath, JSON.stringify(exportSequences(o.batch, o.seq, vocab)));
-
-      o.logger.info({ preset }, 'torch bench: tfjs side');
-      const [ours] = await runScorerBench({
-        source: { modelDir: join(dir, 'model') },
-        batch: o.batch,
-        seq: o.seq,
-        backends: [o.backend],
-        reps: o.reps,
-        logger: o.logger,
-      });
-      backend = ours.backend;
-      threads = o.threads ?? backendThreads(ours.backend);
-      const mine = await ourNorms(join(dir, 'model'), o.batch, o.seq, ours.backend.kind);
-
-      o.logger.info({ preset, python, threads }, 'torch bench: PyTorch side');
-      let out: TorchOutput;
-      try {
-        const { stdout } = await run(
-          python,
-          [
-            script,
-            '--model',
-            join(dir, 'model'),
-            '--ids',
-            idsPath,
-            '--threads',
-            String(threads),
-            '--reps',
-            String(o.reps),
-            '--attn',
-            o.attention,
-          ],
-          {
-            maxBuffer: 64 * 2 ** 20,
-            timeout: 3_600_000,
-            env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
-          },
-        );
-        out = JSON.parse(stdout.trim().split('\n').pop() ?? '') as TorchOutput;
-      } catch (err) {
-        throw new BenchError(
-          'TORCH_UNAVAILABLE',
-          `${python} ${script} failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
-          { cause: err },
-        );
-      }
-
-      let maxRel = 0;
-      let maxLoss = 0;
-      out.norms.forEach((row, i) => {
-        row.forEach((v, j) => {
-          maxRel = Math.max(maxRel, Math.abs(mine.norms[i][j] - v) / Math.max(Math.abs(v), 1e-12));
+      const mine = await ourNorms(modelDir, o.batch, o.seq, backend.kind);
+      for (const threads of o.threads) {
+        o.onStep?.(preset, threads);
+        o.logger.info({ preset, threads }, 'torch bench: tfjs side');
+        const ours = await oursAt(threads, o, modelDir);
+        o.logger.info({ preset, threads, python }, 'torch bench: PyTorch side');
+        const out = await torchAt(threads, o, python, modelDir, idsPath);
+        const { maxRel, maxLoss } = compare(mine, out);
+        const tps = Object.fromEntries(ours.rows.map((r) => [r.name, r.trajectoriesPerSec])) as Record<
+          BenchRow['name'],
+          number
+        >;
+        const { losses: _l, norms: _n, ...torchSide } = out;
+        rows.push({
+          preset,
+          batch: o.batch,
+          seq: o.seq,
+          threads,
+          parameters,
+          ours: tps,
+          torch: torchSide,
+          referenceVsTorch: tps.reference / out.trajectoriesPerSec,
+          batchedVsTorch: tps.batched / out.trajectoriesPerSec,
+          maxRelNormDiff: maxRel,
+          maxAbsLossDiff: maxLoss,
         });
-        maxLoss = Math.max(maxLoss, Math.abs(mine.losses[i] - out.losses[i]));
-      });
-      const tps = Object.fromEntries(ours.rows.map((r) => [r.name, r.trajectoriesPerSec])) as Record<
-        BenchRow['name'],
-        number
-      >;
-      const { losses: _l, norms: _n, ...torchSide } = out;
-      rows.push({
-        preset,
-        batch: o.batch,
-        seq: o.seq,
-        parameters,
-        ours: tps,
-        torch: torchSide,
-        referenceVsTorch: tps.reference / out.trajectoriesPerSec,
-        batchedVsTorch: tps.batched / out.trajectoriesPerSec,
-        maxRelNormDiff: maxRel,
-        maxAbsLossDiff: maxLoss,
-      });
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  if (backend === undefined) throw new BenchError('TORCH_UNAVAILABLE', 'no preset was run');
-  return { kind: 'torch', meta: o.meta.finish(), backend, threads, python, reps: o.reps, rows };
+  return { kind: 'torch', meta: o.meta.finish(), backend, python, reps: o.reps, rows };
 }

@@ -4,6 +4,7 @@ import { inputSection } from './input.ts';
 import { kafkaSection } from './kafka.ts';
 import { probeScorerIssue, probeSection } from './probe.ts';
 import { scorerSection } from './scorer.ts';
+import { Secret } from './secret.ts';
 import { topicsSection } from './topics.ts';
 import { trainerSection } from './trainer.ts';
 
@@ -50,6 +51,16 @@ export const consumerSection = z
     highWatermark: z.number().int().min(1).default(1024),
     /** Resume it when in-flight drops to this many. */
     lowWatermark: z.number().int().min(0).default(512),
+    /**
+     * Also pause a partition when the key + value bytes of its in-flight records reach this
+     * (resume at half): bounds memory when records are large, where the record watermarks alone
+     * would allow highWatermark × input.limits.maxBytes per partition.
+     */
+    maxInFlightBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024),
   })
   .strict();
 
@@ -92,6 +103,19 @@ export const httpSection = z
     port: z.number().int().min(0).max(65_535).default(9464),
     /** /readyz fails when no broker request succeeded for this long. */
     brokerStaleMs: z.number().int().min(1000).default(15_000),
+    /** Bearer token for /metrics and /dashboard (PRISM_HTTP_AUTH_TOKEN); never printed. */
+    authToken: z
+      .string()
+      .min(16)
+      .transform((s) => new Secret(s))
+      .optional(),
+    /** File holding the bearer token (preferred over authToken). */
+    authTokenFile: z.string().min(1).optional(),
+    /** Requests with a larger body get 413. */
+    maxBodyBytes: z.number().int().min(0).default(65_536),
+    /** Token bucket per server: sustained requests/s and burst; more → 429. */
+    rateLimitPerSecond: z.number().positive().default(50),
+    rateLimitBurst: z.number().int().min(1).default(100),
   })
   .strict();
 

@@ -1,13 +1,8 @@
 import { z } from 'zod';
-import { BACKEND_CHOICES } from '../backend/select.ts';
+import { BACKEND_CHOICES } from '../backend/choices.ts';
+import { METRICS, NORM_METHODS, SCORER_PATHS } from './scorer-choices.ts';
 
-/** How the scorer gets per-trajectory gradient norms (see src/scorer/README.md). */
-export const SCORER_PATHS = ['auto', 'batched', 'per-trajectory'] as const;
-export type ScorerPathSetting = (typeof SCORER_PATHS)[number];
-
-export const NORM_METHODS = ['auto', 'ghost', 'outer'] as const;
-
-export const METRICS = ['gini', 'kurtosis', 'cv', 'l2'] as const;
+export { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from './scorer-choices.ts';
 
 export const scorerSection = z
   .object({
@@ -30,6 +25,11 @@ export const scorerSection = z
      * overflow aborts the module; the estimate is 2–3× below real use, hence the modest default.
      */
     maxBatchMemoryMB: z.number().positive().default(512),
+    /**
+     * Cap on the padded tokens (rows × longest row) of one forward/backward: micro-batches of long
+     * trajectories are cut smaller. Default = batchSize × maxSeqLen at the defaults (16 × 1024).
+     */
+    maxBatchTokens: z.number().int().positive().default(16_384),
     /** Tokens per trajectory; longer ones are truncated (scores carry truncated=true). */
     maxSeqLen: z.number().int().positive().max(131072).default(1024),
     /** Put the 7L norm vector into each score (large; off by default). */

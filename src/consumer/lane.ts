@@ -12,6 +12,10 @@ export interface LaneOptions {
   readonly epoch: number;
   readonly high: number;
   readonly low: number;
+  /** Pause when the in-flight records' key + value bytes reach this (consumer.maxInFlightBytes). */
+  readonly maxBytes?: number;
+  /** See InFlight.byteFloor. */
+  readonly byteFloor?: number;
   readonly sink: LaneSink;
   /** Offset the committed position says to start from; records below it are already done. */
   readonly startOffset: bigint | null;
@@ -49,7 +53,7 @@ export class PartitionLane {
     this.epoch = options.epoch;
     this.sink = options.sink;
     this.startOffset = options.startOffset;
-    this.flow = new InFlight(options.high, options.low);
+    this.flow = new InFlight(options.high, options.low, options.maxBytes, options.byteFloor);
     this.onFlow = options.onFlow;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
@@ -66,6 +70,11 @@ export class PartitionLane {
 
   get inFlight(): number {
     return this.flow.count;
+  }
+
+  /** Key + value bytes of the records in flight. */
+  get inFlightBytes(): number {
+    return this.flow.bytes;
   }
 
   get aborted(): string | null {
@@ -85,7 +94,7 @@ export class PartitionLane {
   /** Hands a record to the pipeline; returns 'pause' when the partition should stop fetching. */
   push(record: SourceRecord): FlowSignal {
     if (this.current !== 'open') throw new Error(`lane ${this.key} is ${this.current}`);
-    const signal = this.flow.add(1);
+    const signal = this.flow.add(1, (record.value?.length ?? 0) + (record.key?.length ?? 0));
     this.input.next(record);
     return signal;
   }

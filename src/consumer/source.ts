@@ -22,6 +22,10 @@ export interface SourceOptions {
   readonly heartbeatIntervalMs: number;
   readonly highWatermark: number;
   readonly lowWatermark: number;
+  /** Byte cap per partition on records in flight; default unlimited. */
+  readonly maxInFlightBytes?: number;
+  /** The byte cap never pauses a partition with fewer records in flight (the arbitration warm-up). */
+  readonly byteFloorRecords?: number;
   readonly drainTimeoutMs: number;
   readonly opener: LaneOpener;
   readonly log: Logger;
@@ -100,6 +104,10 @@ export class KafkaSource {
       this.joined = true;
       this.assignment = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       this.revokeAll();
+      // kafkajs keeps pauses across rejoins (also after a crash-restart when the broker was away):
+      // a partition paused by a lane of an older generation would never be fetched again, so its
+      // new lane would never open. Flow control starts afresh with each generation's lanes.
+      if (this.assignment.length > 0) consumer.resume([{ topic, partitions: this.assignment }]);
       log.info(
         { generation: this.epoch, memberId: payload.memberId, partitions: this.assignment },
         'joined group',
@@ -215,6 +223,8 @@ export class KafkaSource {
       epoch,
       high: this.options.highWatermark,
       low: this.options.lowWatermark,
+      maxBytes: this.options.maxInFlightBytes,
+      byteFloor: this.options.byteFloorRecords,
       sink,
       startOffset,
       onFlow: (signal) => {

@@ -1,15 +1,17 @@
-import { Socket, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PrismError, errorMessage } from '../errors.ts';
+import { KafkaSecurityError } from '../kafka/security/errors.ts';
+import type { ResolvedKafkaSecurity } from '../kafka/security/resolve.ts';
 import { Reader, Writer } from './kafka-wire.ts';
+import { WireConnection } from './wire-connection.ts';
 
 /**
  * The committed offsets of a group as a read_committed Java consumer sees them: OffsetFetch v7
  * with require_stable (KIP-447). While a transaction holding offsets for the partition is still
  * pending, or its commit has not yet been applied by the group coordinator (that happens in a
  * task scheduled after the commit marker), the broker answers UNSTABLE_OFFSET_COMMIT and we retry.
- * kafkajs only speaks OffsetFetch ≤ v4, so this one request is hand-encoded (plain TCP, like the
- * rest of our Kafka clients today).
+ * kafkajs only speaks OffsetFetch ≤ v4, so this one request is hand-encoded, over the same TLS and
+ * SASL (PLAIN/SCRAM) settings as the kafkajs clients (wire-connection.ts).
  */
 const API_FIND_COORDINATOR = 10;
 const API_OFFSET_FETCH = 9;
@@ -25,6 +27,8 @@ export class StableOffsetError extends PrismError {
 export interface StableOffsetOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** TLS/SASL, as resolved for the kafkajs clients; undefined = plaintext. */
+  readonly security?: ResolvedKafkaSecurity;
   readonly groupId: string;
   readonly topic: string;
   readonly partition: number;
@@ -44,6 +48,7 @@ export async function fetchStableOffset(o: StableOffsetOptions): Promise<string 
       if (result.kind === 'ok') return result.offset;
       lastError = new Error(`error code ${result.code}`);
     } catch (err) {
+      if (err instanceof KafkaSecurityError) throw err; // a wrong password does not heal by retrying
       lastError = err;
     }
     await sleep(wait);
@@ -66,7 +71,7 @@ async function findCoordinator(o: StableOffsetOptions): Promise<{ host: string; 
         .string(o.clientId)
         .string(o.groupId)
         .int8(0);
-      const r = new Reader(await roundTrip(host, port, req.frame(), o.requestTimeoutMs ?? 10_000));
+      const r = new Reader(await roundTrip(host, port, req.frame(), o));
       r.int32(); // correlation id
       r.int32(); // throttle
       const code = r.int16();
@@ -152,7 +157,7 @@ async function offsetFetch(c: { host: string; port: number }, o: StableOffsetOpt
     c.host,
     c.port,
     encodeOffsetFetchV7(o.clientId, 2, o.groupId, o.topic, o.partition),
-    o.requestTimeoutMs ?? 10_000,
+    o,
   );
   return decodeOffsetFetchV7(body, o.topic, o.partition);
 }
@@ -162,25 +167,21 @@ function splitHostPort(address: string): [string, number] {
   return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
-/** One request on a fresh connection; resolves with the response body (size prefix removed). */
-function roundTrip(host: string, port: number, frame: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host, port });
-    let acc = Buffer.alloc(0);
-    const done = (err: Error | null, body?: Buffer): void => {
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(body as Buffer);
-    };
-    socket.setTimeout(timeoutMs, () => done(new Error(`timeout talking to ${host}:${port}`)));
-    socket.on('error', (err) => done(err));
-    socket.on('connect', () => socket.write(frame));
-    socket.on('data', (chunk: Buffer) => {
-      acc = Buffer.concat([acc, chunk]);
-      if (acc.length >= 4) {
-        const size = acc.readInt32BE(0);
-        if (acc.length >= 4 + size) done(null, acc.subarray(4, 4 + size));
-      }
+/** One request on a fresh (TLS/SASL as configured) connection; resolves with the response body. */
+async function roundTrip(host: string, port: number, frame: Buffer, o: StableOffsetOptions): Promise<Buffer> {
+  const timeoutMs = o.requestTimeoutMs ?? 10_000;
+  const conn = await WireConnection.open(host, port, o.clientId, o.security, timeoutMs);
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timeout talking to ${host}:${port}`)), timeoutMs);
     });
-  });
+    try {
+      return await Promise.race([conn.request(frame), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    conn.close();
+  }
 }

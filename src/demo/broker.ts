@@ -49,7 +49,8 @@ export async function cleanStaleDemoBrokers(root: string, log: Logger): Promise<
   let stopped = 0;
   for (const name of names) {
     const owner = Number(name.slice(PREFIX.length));
-    if (!name.startsWith(PREFIX) || !Number.isInteger(owner) || owner === process.pid || pidAlive(owner)) continue;
+    if (!name.startsWith(PREFIX) || !Number.isInteger(owner) || owner === process.pid || pidAlive(owner))
+      continue;
     const dir = join(root, name);
     const state = await readState(dir);
     if (state !== undefined && isOurBroker(state)) {
@@ -64,7 +65,10 @@ export async function cleanStaleDemoBrokers(root: string, log: Logger): Promise<
 
 /** 19092/19093 when free (so `prism consume` etc. work without --brokers), else two free ports. */
 async function choosePorts(): Promise<{ client: number; controller: number; defaults: boolean }> {
-  if ((await isPortFree('127.0.0.1', DEFAULT_CLIENT_PORT)) && (await isPortFree('127.0.0.1', DEFAULT_CONTROLLER_PORT))) {
+  if (
+    (await isPortFree('127.0.0.1', DEFAULT_CLIENT_PORT)) &&
+    (await isPortFree('127.0.0.1', DEFAULT_CONTROLLER_PORT))
+  ) {
     return { client: DEFAULT_CLIENT_PORT, controller: DEFAULT_CONTROLLER_PORT, defaults: true };
   }
   const [client, controller] = await freePorts(2);
@@ -79,7 +83,11 @@ async function choosePorts(): Promise<{ client: number; controller: number; defa
 export async function startDemoBroker(o: DemoBrokerOptions): Promise<DemoBroker> {
   const root = demoBrokerRoot(o.cacheDir);
   await cleanStaleDemoBrokers(root, o.log);
-  const jars = await ensureKafkaJars({ version: o.version, cacheDir: o.cacheDir, onProgress: o.onFetchProgress });
+  const jars = await ensureKafkaJars({
+    version: o.version,
+    cacheDir: o.cacheDir,
+    onProgress: o.onFetchProgress,
+  });
   const runDir = join(root, `${PREFIX}${process.pid}`);
   const start = async (): Promise<{ state: BrokerState; defaults: boolean }> => {
     const ports = await choosePorts();

@@ -28,11 +28,27 @@ export function demoConfig(i: DemoConfigInput): PrismConfig {
     optimizer: { lr, warmupSteps: 5 },
     checkpoint: { everySteps: s.checkpointEverySteps, everySeconds: 120, keep: 2 },
     metrics: { enabled: false },
+    // Scorer and both trainers share one event loop here, and a time-based checkpoint (fsync) can
+    // coincide with a CPU-starved stretch: on a busy 2-core machine (load 12) the 60 s default
+    // evicted both trainers once. The broker allows up to 300 s.
+    sessionTimeoutMs: 180_000,
   });
   return configSchema.parse({
     kafka: { brokers: [...i.brokers], clientId: 'prism-demo' },
-    scorer: { kind: 'prism', modelDir: i.modelDir, backend: i.backend, maxSeqLen: s.maxSeqLen, batchSize: 16 },
-    consumer: { groupId: 'prism-demo-arbitrator', fromBeginning: true, partitionsConsumedConcurrently: 3 },
+    scorer: {
+      kind: 'prism',
+      modelDir: i.modelDir,
+      backend: i.backend,
+      maxSeqLen: s.maxSeqLen,
+      batchSize: 16,
+    },
+    consumer: {
+      groupId: 'prism-demo-arbitrator',
+      fromBeginning: true,
+      partitionsConsumedConcurrently: 3,
+      sessionTimeoutMs: 90_000,
+      rebalanceTimeoutMs: 120_000,
+    },
     batch: { size: 32, maxWaitMs: 250 },
     arbitration: { policy: 'median', metric: 'gini', warmup: s.arbitrationWarmup },
     delivery: { mode: 'exactly-once', transactionalIdPrefix: 'prism-demo' },

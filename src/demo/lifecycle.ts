@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { DemoError } from './errors.ts';
@@ -48,7 +49,10 @@ export class Teardown {
               await Promise.race([
                 s.run(),
                 new Promise((_, reject) => {
-                  timer = setTimeout(() => reject(new Error(`did not stop within ${this.stepTimeoutMs / 1000} s`)), this.stepTimeoutMs);
+                  timer = setTimeout(
+                    () => reject(new Error(`did not stop within ${this.stepTimeoutMs / 1000} s`)),
+                    this.stepTimeoutMs,
+                  );
                 }),
               ]);
               this.log.info({ step: s.name, ms: Date.now() - t0 }, 'demo: stopped');
@@ -91,7 +95,12 @@ export class Guard {
       }
       this.interrupted = true;
       say(`\n${signal}: stopping trainers, arbitrator and broker (press Ctrl-C again to force)...`);
-      this.reject(new DemoError('DEMO_INTERRUPTED', `interrupted by ${signal}; everything the demo started was stopped`));
+      this.reject(
+        new DemoError(
+          'DEMO_INTERRUPTED',
+          `interrupted by ${signal}; everything the demo started was stopped`,
+        ),
+      );
     };
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
@@ -100,8 +109,17 @@ export class Guard {
   /** A component's `done` promise: its rejection ends the demo. */
   watch(name: string, done: Promise<unknown>): void {
     done.catch((err: unknown) =>
-      this.reject(new DemoError('DEMO_COMPONENT_FAILED', `${name} failed: ${errorMessage(err)}`, { cause: err })),
+      this.reject(
+        new DemoError('DEMO_COMPONENT_FAILED', `${name} failed: ${errorMessage(err)}`, { cause: err }),
+      ),
     );
+  }
+
+  /** Aborts when the guard stops (Ctrl-C or a failure), for work that checks a signal. */
+  get signal(): AbortSignal {
+    const ac = new AbortController();
+    this.stopped.catch(() => ac.abort());
+    return ac.signal;
   }
 
   race<T>(p: Promise<T>): Promise<T> {
@@ -134,7 +152,31 @@ export async function waitUntil(
       last = p;
       lastChange = Date.now();
     } else if (Date.now() - lastChange > stallMs) {
-      throw new DemoError('DEMO_STALLED', `${what}: no progress for ${Math.round(stallMs / 1000)} s (see the demo log)`);
+      throw new DemoError(
+        'DEMO_STALLED',
+        `${what}: no progress for ${Math.round(stallMs / 1000)} s (see the demo log)`,
+      );
     }
   }
+}
+
+/**
+ * Scorer, trainers and their Kafka clients share one event loop in the demo: logs how long it was
+ * blocked every 10 s (consumer heartbeats wait on it). Returns the stop function.
+ */
+export function watchEventLoop(log: Logger): () => void {
+  const delay = monitorEventLoopDelay({ resolution: 50 });
+  delay.enable();
+  const timer = setInterval(() => {
+    log.info(
+      { maxMs: Math.round(delay.max / 1e6), p99Ms: Math.round(delay.percentile(99) / 1e6) },
+      'demo: event loop delay (10 s)',
+    );
+    delay.reset();
+  }, 10_000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    delay.disable();
+  };
 }

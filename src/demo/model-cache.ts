@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot } from '../kafka/local/paths.ts';
 import { CONFIG_FILE, WEIGHTS_FILE } from '../model/io.ts';
@@ -44,7 +44,9 @@ function stable(value: unknown): string {
 }
 
 export function cacheKey(input: CacheKeyInput): string {
-  return createHash('sha256').update(stable({ recipe: WARM_START_RECIPE, ...input })).digest('hex');
+  return createHash('sha256')
+    .update(stable({ recipe: WARM_START_RECIPE, ...input }))
+    .digest('hex');
 }
 
 /** ~/.cache/prism-stream/models (PRISM_CACHE_DIR moves it). */
@@ -81,11 +83,13 @@ export async function publishCachedModel(
 ): Promise<string> {
   const dir = cachedModelDir(key, root);
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(modelsDir(root), { recursive: true });
   try {
     await write(tmp);
     await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     // A stale folder with the same name but another key (e.g. an interrupted older layout) goes first.
-    if (existsSync(dir) && (await findCachedModel(key, root)) === null) await rm(dir, { recursive: true, force: true });
+    if (existsSync(dir) && (await findCachedModel(key, root)) === null)
+      await rm(dir, { recursive: true, force: true });
     try {
       await rename(tmp, dir);
     } catch (err) {

@@ -21,7 +21,11 @@ export interface ProduceStreamOptions {
  */
 export async function produceStream(records: Iterable<Trajectory>, o: ProduceStreamOptions): Promise<number> {
   const codec = new RecordCodec('trajectory', { format: 'avro', registry: o.registry, topic: o.topic });
-  const producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = o.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   let sent = 0;
   try {

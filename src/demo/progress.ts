@@ -88,8 +88,7 @@ export class DemoProgress {
   }
 
   live(s: LiveStatus): void {
-    const routedInfo =
-      `routed · SFT ${s.sft} · RL ${s.rl} · DLQ ${s.dlq} · RL share ${rlShareText(s.sft, s.rl)} · threshold ${num(s.threshold)}`;
+    const routedInfo = `routed · SFT ${s.sft} · RL ${s.rl} · DLQ ${s.dlq} · RL share ${rlShareText(s.sft, s.rl)} · threshold ${num(s.threshold)}`;
     const sftInfo = `records · step ${s.sftSteps} · loss ${num(s.sftLoss, 3)}`;
     const rlInfo = `records · step ${s.rlSteps} · loss ${num(s.rlLoss, 3)}`;
     if (!this.tty) {

@@ -87,7 +87,8 @@ export function demoSettings(flags: DemoFlags = {}): DemoSettings {
   const n = flags.n ?? (quick ? 240 : 1000);
   if (!Number.isInteger(n) || n < 16) throw new ConfigError(`demo: --n must be an integer >= 16, got ${n}`);
   const share = flags.conflictShare ?? 0.3;
-  if (!(share > 0 && share < 1)) throw new ConfigError(`demo: --conflict-share must be in (0, 1), got ${share}`);
+  if (!(share > 0 && share < 1))
+    throw new ConfigError(`demo: --conflict-share must be in (0, 1), got ${share}`);
   return {
     profile: quick ? 'quick' : 'default',
     // Same warm-start for both profiles: one cached model serves both.

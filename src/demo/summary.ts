@@ -77,7 +77,9 @@ export function familyRows(tap: OutputTap): FamilyRow[] {
   }
   return [...rows.entries()]
     .map(([family, r]) => ({ family, ...r }))
-    .sort((a, b) => Number(a.conflict === true) - Number(b.conflict === true) || a.family.localeCompare(b.family));
+    .sort(
+      (a, b) => Number(a.conflict === true) - Number(b.conflict === true) || a.family.localeCompare(b.family),
+    );
 }
 
 /** `prism eval routing` over the scores the pipeline computed (only labelled records; null with one class). */
@@ -85,20 +87,33 @@ export function evaluateTapped(tap: OutputTap): RoutingEvaluation | null {
   const records: EvalRecord[] = tap.records.flatMap((r) =>
     r.conflict === null
       ? []
-      : [{ id: r.id, family: r.family, positive: r.conflict, scores: r.scores, responseTokens: r.responseTokens }],
+      : [
+          {
+            id: r.id,
+            family: r.family,
+            positive: r.conflict,
+            scores: r.scores,
+            responseTokens: r.responseTokens,
+          },
+        ],
   );
   return records.length === 0 ? null : evaluateRouting(records, 1);
 }
 
 /** The positive class of the evaluation, in words (labelOf with DEFAULT_LABEL). */
-export const CONFLICT_LABEL = 'conflict families (metadata.conflict = "true": heat-first, sanitize, teleport, json-actions, …)';
+export const CONFLICT_LABEL =
+  'conflict families (metadata.conflict = "true": heat-first, sanitize, teleport, json-actions, …)';
 
-const f = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
+const f = (x: number | null | undefined, d = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d);
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], leftCols = 1): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells: readonly string[]): string =>
-    cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i < leftCols ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
 
@@ -118,8 +133,14 @@ export function formatSummary(s: DemoSummary): string {
     `produced ${s.produced} trajectories → SFT ${c.sft} + RL ${c.rl} + DLQ ${c.dlq} = ${c.sft + c.rl + c.dlq}` +
       (c.sft + c.rl + c.dlq === s.produced ? ' ✓' : ` ✗ (expected ${s.produced})`),
   );
-  if (c.distinctRouted !== c.sft + c.rl) out.push(`WARNING: ${c.sft + c.rl - c.distinctRouted} duplicate outputs`);
-  if (c.dlq > 0) out.push(`dead letters by reason: ${Object.entries(c.dlqByCode).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (c.distinctRouted !== c.sft + c.rl)
+    out.push(`WARNING: ${c.sft + c.rl - c.distinctRouted} duplicate outputs`);
+  if (c.dlq > 0)
+    out.push(
+      `dead letters by reason: ${Object.entries(c.dlqByCode)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   out.push(
     `routing: policy median of ${s.metric}, final threshold ${f(s.threshold, 4)} · RL share ${rlShareText(c.sft, c.rl)}` +
       ` · conflict families → RL ${shareOf(s.families, true)}, base families → RL ${shareOf(s.families, false)}`,
@@ -143,18 +164,25 @@ export function formatSummary(s: DemoSummary): string {
     ),
   );
   const e = s.evaluation;
-  out.push('', 'routing AUC: how well each score separates the conflict families from the base ones (0.5 = chance)');
+  out.push(
+    '',
+    'routing AUC: how well each score separates the conflict families from the base ones (0.5 = chance)',
+  );
   if (e === null || !e.rows.some((r) => r.auc !== null)) {
     out.push('  n/a (needs both conflict and base records among the routed ones)');
   } else {
-    out.push(`  ${e.n} routed records, ${e.positives} conflict, ${e.negatives} base; TPR/FPR of "RL if above the median"`);
+    out.push(
+      `  ${e.n} routed records, ${e.positives} conflict, ${e.negatives} base; TPR/FPR of "RL if above the median"`,
+    );
     out.push(
       ...table(
         ['score', 'AUC', '±se', 'TPR', 'FPR'],
         e.rows
           .filter((r) => r.router !== 'inverse')
           .map((r) => [
-            r.router === 'prism' ? `${r.metric}${r.metric === s.metric ? ' (routing)' : ''}` : `${r.router} baseline`,
+            r.router === 'prism'
+              ? `${r.metric}${r.metric === s.metric ? ' (routing)' : ''}`
+              : `${r.router} baseline`,
             f(r.auc),
             f(r.aucSe),
             f(r.confusion.tpr),
@@ -168,7 +196,9 @@ export function formatSummary(s: DemoSummary): string {
     (t.untrained > 0 ? `, ${t.untrained} not trained yet` : '') +
     (t.deadLettered > 0 ? `, ${t.deadLettered} dead-lettered` : '') +
     ` · ${t.versionsPublished} model versions published` +
-    (t.lastVersion ? ` (latest ${t.lastVersion.modelId} step ${t.lastVersion.step}, ${t.lastVersion.version})` : '');
+    (t.lastVersion
+      ? ` (latest ${t.lastVersion.modelId} step ${t.lastVersion.step}, ${t.lastVersion.version})`
+      : '');
   out.push('', 'trainers:', `  ${tr('SFT', s.trainers.sft)}`, `  ${tr('RL ', s.trainers.rl)}`);
   const m = s.model;
   out.push(
@@ -177,7 +207,12 @@ export function formatSummary(s: DemoSummary): string {
     `  ${m.dir}`,
   );
   out.push('', 'time per phase:');
-  out.push(...table(['phase', 'seconds'], s.phases.map((p) => [p.name, p.seconds.toFixed(1)])).map((l) => `  ${l}`));
+  out.push(
+    ...table(
+      ['phase', 'seconds'],
+      s.phases.map((p) => [p.name, p.seconds.toFixed(1)]),
+    ).map((l) => `  ${l}`),
+  );
   out.push(
     `  total ${s.totalSeconds.toFixed(1)} s on ${s.cpus} cores (load average at the end: ${s.loadAverage.map((x) => x.toFixed(2)).join(' ')})`,
   );
@@ -193,7 +228,12 @@ export function reportInput(s: DemoSummary, tap: OutputTap, series: readonly Rat
     title: `prism demo (${s.profile}): ${s.produced} trajectories, ${s.counts.sft} SFT / ${s.counts.rl} RL`,
     metric: s.metric,
     threshold: s.threshold,
-    records: tap.records.map((r) => ({ id: r.id, family: r.family, score: r.scores[s.metric], route: r.route })),
+    records: tap.records.map((r) => ({
+      id: r.id,
+      family: r.family,
+      score: r.scores[s.metric],
+      route: r.route,
+    })),
     series,
     evaluation: s.evaluation === null ? null : { label: CONFLICT_LABEL, result: s.evaluation },
     notes: [

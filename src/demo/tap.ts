@@ -50,6 +50,8 @@ export class OutputTap {
   readonly dlqCodes = new Map<string, number>();
   readonly versions: PublishedVersion[] = [];
   private readonly ids = new Set<string>();
+  /** Per topic-partition, the offsets already read: a re-read after a rejoin is not counted twice. */
+  private readonly seen = new Map<string, Set<string>>();
   private counts = { sft: 0, rl: 0, dlqInput: 0, dlqSft: 0, dlqRl: 0, undecodable: 0 };
   /** When the last sft/rl/dlq record arrived (ms since the epoch). */
   lastRoutedAt: number | null = null;
@@ -66,18 +68,44 @@ export class OutputTap {
       groupId: `prism-demo-tap-${process.pid}-${randomBytes(3).toString('hex')}`,
       readUncommitted: false,
       maxWaitTimeInMs: 250,
+      // Nothing is committed, so a member evicted on a starved 2-core machine would re-read from
+      // the start after rejoining: a long session makes that rare, the offset check below harmless.
+      sessionTimeout: 120_000,
+      rebalanceTimeout: 120_000,
       allowAutoTopicCreation: false,
     });
-    const tap = new OutputTap(consumer, topics, TrainerCodecs.fromConfig({}, { input: topics.sft, modelUpdates: topics.modelUpdates }), log);
+    const tap = new OutputTap(
+      consumer,
+      topics,
+      TrainerCodecs.fromConfig({}, { input: topics.sft, modelUpdates: topics.modelUpdates }),
+      log,
+    );
     await consumer.connect();
-    await consumer.subscribe({ topics: [topics.sft, topics.rl, topics.dlq, topics.modelUpdates], fromBeginning: true });
+    await consumer.subscribe({
+      topics: [topics.sft, topics.rl, topics.dlq, topics.modelUpdates],
+      fromBeginning: true,
+    });
     await consumer.run({
       autoCommit: false,
-      eachMessage: async ({ topic, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        if (!tap.firstRead(topic, partition, message.offset)) return;
         await tap.take(topic, message.value, message.headers);
       },
     });
     return tap;
+  }
+
+  /** True the first time (topic, partition, offset) is read. */
+  firstRead(topic: string, partition: number, offset: string): boolean {
+    const key = `${topic}\u0000${partition}`;
+    let offsets = this.seen.get(key);
+    if (offsets === undefined) {
+      offsets = new Set();
+      this.seen.set(key, offsets);
+    }
+    if (offsets.has(offset)) return false;
+    offsets.add(offset);
+    return true;
   }
 
   get snapshot(): TapCounts {
@@ -96,7 +124,11 @@ export class OutputTap {
     return best?.threshold ?? null;
   }
 
-  private async take(topic: string, value: Buffer | null, headers: Parameters<typeof readDeadLetter>[0]): Promise<void> {
+  private async take(
+    topic: string,
+    value: Buffer | null,
+    headers: Parameters<typeof readDeadLetter>[0],
+  ): Promise<void> {
     const t = this.topics;
     if (topic === t.dlq) {
       const info = readDeadLetter(headers);
@@ -135,7 +167,18 @@ export class OutputTap {
       this.lastRoutedAt = Date.now();
     } catch (err) {
       this.counts.undecodable++;
-      this.log.warn({ topic, err: err instanceof Error ? err.message : String(err) }, 'demo output reader: undecodable record');
+      this.log.warn(
+        { topic, err: err instanceof Error ? err.message : String(err) },
+        'demo output reader: undecodable record',
+      );
+    }
+  }
+
+  /** Waits (at most `ms`) until every version in `versions` was read from the model-updates topic. */
+  async waitForVersions(versions: readonly string[], ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && !versions.every((v) => this.versions.some((x) => x.version === v))) {
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 

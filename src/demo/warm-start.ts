@@ -43,12 +43,34 @@ function asInputRecord(t: Trajectory, i: number): InputRecord {
   const value: ScoredTrajectory = {
     trajectory: t,
     prism: {
-      gini: 0, kurtosis: 0, cv: 0, l2: 0, loss: 0, response_tokens: 0, truncated: false, norms: null,
-      metric: 'gini', threshold: 0, route: 'SFT', probe_model_id: 'demo-warm-start', probe_model_version: '0',
-      scored_at: 0, source_topic: 'demo-warm-start', source_partition: 0, source_offset: String(i),
+      gini: 0,
+      kurtosis: 0,
+      cv: 0,
+      l2: 0,
+      loss: 0,
+      response_tokens: 0,
+      truncated: false,
+      norms: null,
+      metric: 'gini',
+      threshold: 0,
+      route: 'SFT',
+      probe_model_id: 'demo-warm-start',
+      probe_model_version: '0',
+      scored_at: 0,
+      source_topic: 'demo-warm-start',
+      source_partition: 0,
+      source_offset: String(i),
     },
   };
-  return { topic: 'demo-warm-start', partition: 0, offset: String(i), value, key: null, raw: null, headers: {} };
+  return {
+    topic: 'demo-warm-start',
+    partition: 0,
+    offset: String(i),
+    value,
+    key: null,
+    raw: null,
+    headers: {},
+  };
 }
 
 async function weightsSha(model: LlamaModel): Promise<string> {
@@ -73,9 +95,18 @@ const NULL_SINK: TrainerSink = {
  * TrainerLoop + SftEngine + AdamW (linear warm-up, cosine decay), so the model "knows" the base
  * schema before the stream brings conflicting demonstrations.
  */
-export async function ensureWarmStartModel(s: WarmStartSettings, hooks: WarmStartHooks): Promise<WarmStartResult> {
+export async function ensureWarmStartModel(
+  s: WarmStartSettings,
+  hooks: WarmStartHooks,
+): Promise<WarmStartResult> {
   const records = [
-    ...generate({ n: s.steps * s.microBatchSize, seed: s.dataSeed, maxChars: s.maxChars, groupSize: s.groupSize, conflictShare: 0 }),
+    ...generate({
+      n: s.steps * s.microBatchSize,
+      seed: s.dataSeed,
+      maxChars: s.maxChars,
+      groupSize: s.groupSize,
+      conflictShare: 0,
+    }),
   ];
   const model = initModel({ preset: s.preset, arch: s.arch, seed: s.modelSeed });
   let optimizer: AdamW | undefined;
@@ -94,17 +125,38 @@ export async function ensureWarmStartModel(s: WarmStartSettings, hooks: WarmStar
     hooks.onPlan?.({ cached: false, steps: s.steps, dir: '' });
 
     const started = Date.now();
-    const seq = { tokenizer: new ByteTokenizer(), vocabSize: model.config.vocab_size, maxSeqLen: s.maxSeqLen };
+    const seq = {
+      tokenizer: new ByteTokenizer(),
+      vocabSize: model.config.vocab_size,
+      maxSeqLen: s.maxSeqLen,
+    };
     optimizer = new AdamW(model.namedWeights(), {
-      beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: s.weightDecay, noDecay: defaultNoDecay(['norm', 'bias']),
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      weightDecay: s.weightDecay,
+      noDecay: defaultNoDecay(['norm', 'bias']),
     });
     const never = Number.MAX_SAFE_INTEGER;
     const loop = new TrainerLoop(
       {
-        trainer: 'sft', modelId: 'demo-warm-start', consumerGroup: 'demo-warm-start',
-        microBatchSize: s.microBatchSize, maxBatchWaitMs: 1, gradAccumulation: 1, maxGradNorm: s.maxGradNorm,
-        schedule: { lr: s.lr, warmupSteps: s.warmupSteps, decay: 'cosine', decaySteps: Math.max(1, s.steps - s.warmupSteps), minLrRatio: s.minLrRatio },
-        checkpointEverySteps: never, checkpointEverySeconds: never, keepCheckpoints: 1,
+        trainer: 'sft',
+        modelId: 'demo-warm-start',
+        consumerGroup: 'demo-warm-start',
+        microBatchSize: s.microBatchSize,
+        maxBatchWaitMs: 1,
+        gradAccumulation: 1,
+        maxGradNorm: s.maxGradNorm,
+        schedule: {
+          lr: s.lr,
+          warmupSteps: s.warmupSteps,
+          decay: 'cosine',
+          decaySteps: Math.max(1, s.steps - s.warmupSteps),
+          minLrRatio: s.minLrRatio,
+        },
+        checkpointEverySteps: never,
+        checkpointEverySeconds: never,
+        keepCheckpoints: 1,
       },
       {
         engine: new SftEngine(model, seq),
@@ -128,7 +180,8 @@ export async function ensureWarmStartModel(s: WarmStartSettings, hooks: WarmStar
       hooks.onStep?.(st.step, st.loss);
     });
     for (let i = 0; i < s.steps; i++) {
-      if (hooks.signal?.aborted === true) throw new DemoError('DEMO_INTERRUPTED', 'interrupted during the model warm-start');
+      if (hooks.signal?.aborted === true)
+        throw new DemoError('DEMO_INTERRUPTED', 'interrupted during the model warm-start');
       const batch = records.slice(i * s.microBatchSize, (i + 1) * s.microBatchSize);
       await loop.offer(batch.map((t, j) => asInputRecord(t, i * s.microBatchSize + j)));
       await loop.pump(undefined, { flush: true });

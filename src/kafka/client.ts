@@ -2,6 +2,12 @@ import { Kafka, type RetryOptions } from 'kafkajs';
 import { kafkaSection } from '../config/kafka.ts';
 import { log, type Logger } from '../log.ts';
 import { kafkaLevelForPino, kafkaLogLevel, pinoLogCreator, type KafkaLogLevelName } from './log-bridge.ts';
+import {
+  resolveKafkaSecurity,
+  securityFromEnv,
+  type KafkaSecurityConfig,
+  type ResolvedKafkaSecurity,
+} from './security/resolve.ts';
 
 export interface CreateKafkaOptions {
   brokers: string[];
@@ -17,6 +23,11 @@ export interface CreateKafkaOptions {
   logger?: Logger;
   /** kafkajs verbosity; default mirrors the logger's level */
   logLevel?: KafkaLogLevelName;
+  /**
+   * TLS/SASL (`kafka.ssl`, `kafka.sasl` of the config, or already resolved). Default: the
+   * PRISM_KAFKA_SSL_* / PRISM_KAFKA_SASL_* environment, so every client gets the same security.
+   */
+  security?: KafkaSecurityConfig | ResolvedKafkaSecurity;
 }
 
 /**
@@ -25,10 +36,21 @@ export interface CreateKafkaOptions {
  */
 export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 };
 
-/** The one place a kafkajs client is built (later: SASL/TLS from config). */
+function isResolved(s: KafkaSecurityConfig | ResolvedKafkaSecurity): s is ResolvedKafkaSecurity {
+  return 'describe' in s;
+}
+
+/** The security a client built with `opts` uses (files read now; errors are typed, exit 2). */
+export function kafkaSecurityOf(opts: Pick<CreateKafkaOptions, 'security'>): ResolvedKafkaSecurity {
+  const s = opts.security ?? securityFromEnv();
+  return isResolved(s) ? s : resolveKafkaSecurity(s);
+}
+
+/** The one place a kafkajs client is built: every client gets the same TLS/SASL settings. */
 export function createKafka(opts: CreateKafkaOptions): Kafka {
   const defaults = kafkaSection.parse({});
   const logger = opts.logger ?? log.child({ component: 'kafkajs' });
+  const security = kafkaSecurityOf(opts);
   // kafkajs 2.x warns about its partitioner change on every producer; the default is what we want.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   return new Kafka({
@@ -39,5 +61,7 @@ export function createKafka(opts: CreateKafkaOptions): Kafka {
     retry: { ...DEFAULT_RETRY, ...opts.retry },
     logLevel: kafkaLogLevel(opts.logLevel ?? kafkaLevelForPino(logger.level)),
     logCreator: pinoLogCreator(logger),
+    ...(security.ssl === undefined ? {} : { ssl: security.ssl }),
+    ...(security.sasl === undefined ? {} : { sasl: security.sasl }),
   });
 }

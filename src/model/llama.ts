@@ -14,7 +14,7 @@ import { presetConfig, type Arch, type ModelConfig, type Preset } from './config
 import { ModelError } from './errors.ts';
 import { randomWeights } from './init.ts';
 import { readModelFolder, writeModelFolder } from './io.ts';
-import { embed, linear } from './linear.ts';
+import { batchMatMul, embed, linear } from './linear.ts';
 import { inverseFrequencies, ropeTables } from './rope.ts';
 import {
   PROJECTIONS,
@@ -38,6 +38,10 @@ export interface ForwardOptions {
    *  They are tf.keep()-ed (so they survive tf.tidy and the scope tf.grads opens): the caller must dispose them.
    *  Each entry is its own tensor object (q/k/v and gate/up share data, not handles), so disposing one is safe. */
   captureInputs?: boolean;
+  /** The caller differentiates w.r.t. probes (or inputs) only, never w.r.t. weights, e.g. the scorer's
+   *  probe pass: dense layers then skip forming weight gradients (they would on wasm, see linear.ts).
+   *  Weight gradients are unavailable with it, so never set it in a training step. */
+  frozenWeights?: boolean;
 }
 
 export interface ForwardResult {
@@ -94,6 +98,7 @@ interface Step {
   masks: Map<number | null, tf.Tensor>;
   probes?: tf.Tensor[];
   inputs?: tf.Tensor3D[];
+  frozen: boolean;
 }
 
 export class LlamaModel {
@@ -119,7 +124,11 @@ export class LlamaModel {
         );
       }
       // No variable name: tfjs names must be globally unique, and several models may be alive.
-      this.vars.set(s.name, tf.variable(tf.tensor(data, s.shape, 'float32'), true));
+      // The variable shares the initial tensor's data (refcounted); disposing the initial tensor keeps
+      // the data alive but stops it pinning the weights after dispose() (a leak of every weight).
+      const initial = tf.tensor(data, s.shape, 'float32');
+      this.vars.set(s.name, tf.variable(initial, true));
+      initial.dispose();
     }
     for (let l = 0; l < config.num_hidden_layers; l++) {
       const get = (n: string): tf.Variable => this.vars.get(n) as tf.Variable;
@@ -148,7 +157,7 @@ export class LlamaModel {
   private project(step: Step, l: number, p: Projection, x: tf.Tensor): tf.Tensor {
     const lw = this.layers[l];
     if (step.inputs) step.inputs.push(tf.keep(tf.clone(x)) as tf.Tensor3D);
-    const y = linear(x, lw.w[p], lw.b[p]);
+    const y = linear(x, lw.w[p], lw.b[p], { frozen: step.frozen });
     const probe = step.probes?.[l * PROJECTIONS.length + PROJECTIONS.indexOf(p)];
     return probe ? tf.add(y, probe) : y;
   }
@@ -171,14 +180,20 @@ export class LlamaModel {
     const k = applyRope(heads(this.project(step, l, 'k', h), KV, lw.kNorm), step.cos, step.sin);
     const v = heads(this.project(step, l, 'v', h), KV);
     // Query head j uses kv head floor(j / rep) (HF repeat_kv). Folding the rep query heads of a group
-    // into the row axis, [B, KV, rep·T, hd], lets one batched matMul serve the whole group.
-    const qg = tf.reshape(q, [B, KV, rep * T, hd]);
-    const scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(hd));
+    // into the row axis, [B·KV, rep·T, hd], lets one batched matMul serve the whole group; 3-D, so
+    // batchMatMul can run it as plain 2-D matMuls on wasm.
+    const N = B * KV;
+    const qg = tf.reshape(q, [N, rep * T, hd]) as tf.Tensor3D;
+    const k3 = tf.reshape(k, [N, T, hd]) as tf.Tensor3D;
+    const scores = tf.mul(batchMatMul(qg, k3, true), 1 / Math.sqrt(hd));
     const mask = step.masks.get(
       c.layer_types[l] === 'sliding_attention' ? c.sliding_window : null,
     ) as tf.Tensor;
     const probs = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, T]), mask), -1);
-    const ctx = tf.matMul(tf.reshape(probs, [B, KV, rep * T, T]), v); // [B, KV, rep·T, hd]
+    const ctx = batchMatMul(
+      tf.reshape(probs, [N, rep * T, T]) as tf.Tensor3D,
+      tf.reshape(v, [N, T, hd]) as tf.Tensor3D,
+    ); // [B·KV, rep·T, hd]
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, hd]), [0, 2, 1, 3]), [B, T, H * hd]);
     return this.project(step, l, 'o', merged);
   }
@@ -233,13 +248,14 @@ export class LlamaModel {
         masks,
         probes: opts.probes,
         inputs: captured,
+        frozen: opts.frozenWeights === true,
       };
       const table = this.vars.get('model.embed_tokens.weight') as tf.Variable;
       let x: tf.Tensor = embed(table, inputIds);
       for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(step, l, x);
       x = rmsNorm(x, this.vars.get('model.norm.weight') as tf.Variable, c.rms_norm_eps);
       const head = c.tie_word_embeddings ? table : (this.vars.get('lm_head.weight') as tf.Variable);
-      return linear(x, head) as tf.Tensor3D;
+      return linear(x, head, undefined, { frozen: step.frozen }) as tf.Tensor3D;
     });
     return captured ? { logits, projectionInputs: captured } : { logits };
   }

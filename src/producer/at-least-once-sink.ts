@@ -2,7 +2,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { errorMessage } from '../errors.ts';
 import type { Batch, Outbound } from '../operators/types.ts';
 import { SinkError, isGenerationError } from './errors.ts';
-import { nextOffset, toTopicMessages } from './messages.ts';
+import { nextOffset, toSendChunks } from './messages.ts';
 import type { LaneSink } from './types.ts';
 
 export interface AtLeastOnceSinkOptions {
@@ -33,7 +33,8 @@ export class AtLeastOnceLaneSink implements LaneSink {
   private async writeOnce(batch: Batch<Outbound>): Promise<void> {
     if (this.aborted)
       throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
-    await this.o.producer.sendBatch({ topicMessages: toTopicMessages(batch), acks: -1 });
+    for (const topicMessages of toSendChunks(batch))
+      await this.o.producer.sendBatch({ topicMessages, acks: -1 });
     try {
       await this.o.consumer.commitOffsets([
         { topic: this.o.topic, partition: this.o.partition, offset: nextOffset(batch) },

@@ -39,3 +39,25 @@ export function isGenerationError(err: unknown): boolean {
   const type = (err as { type?: unknown } | null)?.type;
   return type === 'ILLEGAL_GENERATION' || type === 'REBALANCE_IN_PROGRESS' || type === 'UNKNOWN_MEMBER_ID';
 }
+
+const BROKER_GONE_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+]);
+
+/**
+ * The broker (or the coordinator) is unreachable or moving: retrying later can succeed. Retried
+ * without counting against delivery.maxAttempts; kafka.unavailablePatienceMs bounds the wait.
+ */
+export function isBrokerUnavailableError(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown };
+  if (typeof e.name === 'string' && BROKER_GONE_NAMES.has(e.name)) return true;
+  if (e.retriable === true) return true;
+  return isBrokerUnavailableError(e.originalError, depth + 1) || isBrokerUnavailableError(e.cause, depth + 1);
+}

@@ -15,6 +15,39 @@ export function toTopicMessages(batch: Batch<Outbound>): TopicMessages[] {
   return [...byTopic.values()];
 }
 
+/**
+ * Bytes per produce call. kafkajs puts all messages of one partition in a call into ONE record
+ * batch, and the broker rejects a record batch over max.message.bytes (default 1 MiB): a
+ * micro-batch of large records must therefore go out in several calls.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
+
+function sizeOf(o: Outbound): number {
+  let n = (o.key?.length ?? 0) + (o.value?.length ?? 0);
+  for (const [k, v] of Object.entries(o.headers ?? {}))
+    n += k.length + (typeof v === 'string' || Buffer.isBuffer(v) ? v.length : 0);
+  return n;
+}
+
+/** toTopicMessages in order-preserving chunks of ≤ maxBytes (a larger single record goes alone). */
+export function toSendChunks(batch: Batch<Outbound>, maxBytes = MAX_SEND_BYTES): TopicMessages[][] {
+  const chunks: TopicMessages[][] = [];
+  let cur: Outbound[] = [];
+  let bytes = 0;
+  for (const o of batch) {
+    const n = sizeOf(o);
+    if (cur.length > 0 && bytes + n > maxBytes) {
+      chunks.push(toTopicMessages(cur));
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(o);
+    bytes += n;
+  }
+  if (cur.length > 0) chunks.push(toTopicMessages(cur));
+  return chunks;
+}
+
 /** The offset to commit after a batch: one past its last record (contiguous-offset rule). */
 export function nextOffset(batch: Batch<Outbound>): string {
   const last = batch[batch.length - 1];

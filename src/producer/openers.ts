@@ -2,6 +2,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { fetchCommittedOffset } from '../consumer/committed-offsets.ts';
 import { fetchStableOffset } from '../consumer/stable-offsets.ts';
 import type { LaneOpener } from '../consumer/source.ts';
+import type { ResolvedKafkaSecurity } from '../kafka/security/resolve.ts';
 import type { Logger } from '../log.ts';
 import { AtLeastOnceLaneSink } from './at-least-once-sink.ts';
 import { TransactionalLaneSink } from './transactional-sink.ts';
@@ -13,6 +14,8 @@ export interface TransactionalOpenerOptions {
   /** For the require_stable offset read (see consumer/stable-offsets.ts). */
   readonly brokers: readonly string[];
   readonly clientId: string;
+  /** TLS/SASL for the hand-written offset read (same settings as `kafka`). */
+  readonly security?: ResolvedKafkaSecurity;
   readonly groupId: string;
   readonly transactionalIdPrefix: string;
   readonly transactionTimeoutMs: number;
@@ -34,6 +37,7 @@ export function transactionalOpener(o: TransactionalOpenerOptions): LaneOpener {
         fetchStableOffset({
           brokers: o.brokers,
           clientId: o.clientId,
+          security: o.security,
           groupId: o.groupId,
           topic,
           partition,

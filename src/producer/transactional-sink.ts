@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Batch, Outbound } from '../operators/types.ts';
-import { SinkError, isFencingError } from './errors.ts';
-import { nextOffset, toTopicMessages } from './messages.ts';
+import { SinkError, isBrokerUnavailableError, isFencingError } from './errors.ts';
+import { nextOffset, toSendChunks } from './messages.ts';
 import type { LaneSink } from './types.ts';
 
 export interface TransactionalSinkOptions {
@@ -72,9 +72,13 @@ export class TransactionalLaneSink implements LaneSink {
   }
 
   private async writeWithRetry(batch: Batch<Outbound>): Promise<void> {
+    // Attempts that failed because the broker was away do not count: the broker watchdog
+    // (kafka.unavailablePatienceMs) bounds that wait and aborts the lane, which ends this loop.
+    let counted = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.writeOnce(batch);
+        if (this.producer === null) await this.reconnect(batch);
+        else await this.writeOnce(batch);
         return;
       } catch (err) {
         if (err instanceof SinkError && err.code !== 'SINK_WRITE_FAILED') throw err;
@@ -85,7 +89,10 @@ export class TransactionalLaneSink implements LaneSink {
             { cause: err },
           );
         }
-        if (attempt >= this.o.maxAttempts || this.closed) {
+        if (!isBrokerUnavailableError(err)) counted += 1;
+        if (this.aborted)
+          throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
+        if (counted >= this.o.maxAttempts || this.closed) {
           throw new SinkError(
             'SINK_WRITE_FAILED',
             `transaction of ${this.o.transactionalId} failed ${attempt} times: ${errorMessage(err)}`,
@@ -99,15 +106,22 @@ export class TransactionalLaneSink implements LaneSink {
         // A failed kafkajs transaction can leave its state machine unusable: start afresh (same id, new epoch).
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = null;
-        await sleep(Math.min(200 * 2 ** attempt, 5000));
-        this.producer = await this.connect();
-        // The failed attempt may have committed after all (e.g. EndTxn timed out after the
-        // coordinator wrote PrepareCommit). Re-init has completed it either way, so the committed
-        // offset now tells: if it already covers this batch, writing again would duplicate it.
-        const committed = await this.o.stableOffset();
-        if (committed !== null && BigInt(committed) >= BigInt(nextOffset(batch))) return;
+        await sleep(Math.min(200 * 2 ** Math.min(attempt, 5), 5000));
       }
     }
+  }
+
+  /** Fresh producer (same id, new epoch), then write the batch unless the failed attempt committed it. */
+  private async reconnect(batch: Batch<Outbound>): Promise<void> {
+    if (this.aborted || this.closed)
+      throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
+    this.producer = await this.connect();
+    // The failed attempt may have committed after all (e.g. EndTxn timed out after the
+    // coordinator wrote PrepareCommit). Re-init has completed it either way, so the committed
+    // offset now tells: if it already covers this batch, writing again would duplicate it.
+    const committed = await this.o.stableOffset();
+    if (committed !== null && BigInt(committed) >= BigInt(nextOffset(batch))) return;
+    await this.writeOnce(batch);
   }
 
   private async writeOnce(batch: Batch<Outbound>): Promise<void> {
@@ -117,7 +131,7 @@ export class TransactionalLaneSink implements LaneSink {
     if (producer === null) throw new SinkError('SINK_WRITE_FAILED', 'producer is not connected');
     const txn = await producer.transaction();
     try {
-      await txn.sendBatch({ topicMessages: toTopicMessages(batch), acks: -1 });
+      for (const topicMessages of toSendChunks(batch)) await txn.sendBatch({ topicMessages, acks: -1 });
       await txn.sendOffsets({
         consumerGroupId: this.o.groupId,
         topics: [

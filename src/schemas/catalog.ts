@@ -6,10 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { SchemaRegistryError } from './errors.ts';
 import { typeOptions } from './logical-types.ts';
 import type { ModelUpdate, ScoredTrajectory, Trajectory } from './types.ts';
+import { SCHEMA_KINDS, type SchemaKind } from './kinds.ts';
 
-/** The record schemas prism-stream reads and writes (one .avsc file each under schemas/). */
-export const SCHEMA_KINDS = ['trajectory', 'scored-trajectory', 'model-update'] as const;
-export type SchemaKind = (typeof SCHEMA_KINDS)[number];
+export { SCHEMA_KINDS, type SchemaKind } from './kinds.ts';
 
 export interface RecordOf {
   trajectory: Trajectory;

@@ -17,6 +17,7 @@ export const DECODE_REASON_CODES = [
   'RECORD_TOO_LARGE', // more bytes than input.limits.maxBytes
   'SCHEMA_MISMATCH', // value does not match the expected schema (wrong record type, wrong field type)
   'SCHEMA_INCOMPATIBLE', // writer schema cannot be resolved to the reader schema
+  'DECODE_TOO_DEEP', // JSON nested deeper than a trajectory can be (rejected before JSON.parse)
 ] as const;
 
 export const VALIDATION_REASON_CODES = [

@@ -89,9 +89,39 @@ function findLoneSurrogate(v: unknown, path: string[]): string[] | undefined {
   return undefined;
 }
 
-/** UTF-8 bytes → parsed JSON, with INVALID_UTF8 / DECODE_INVALID_JSON errors. */
+/**
+ * Deepest legitimate nesting of a prism record is < 10 (trajectory → turns → turn → token_ids);
+ * anything far deeper is hostile and would cost JSON.parse (and the schema walk) memory and stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Nesting depth of JSON text, by one linear scan over the bytes (strings skipped, escapes
+ * honoured); stops as soon as `limit` is exceeded. No allocation, so it is safe on any input.
+ */
+export function jsonDepthExceeds(bytes: Uint8Array, limit = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** UTF-8 bytes → parsed JSON, with INVALID_UTF8 / DECODE_TOO_DEEP / DECODE_INVALID_JSON errors. */
 export function parseJsonBytes(bytes: Buffer, what: string): unknown {
   if (!isUtf8(bytes)) throw new DecodeError('INVALID_UTF8', `${what} is not valid UTF-8`);
+  if (jsonDepthExceeds(bytes)) {
+    throw new DecodeError('DECODE_TOO_DEEP', `${what} nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   const text = bytes.toString('utf8');
   let value: unknown;
   try {

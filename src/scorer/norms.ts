@@ -12,8 +12,8 @@ import {
  * Batched path (`batchedProbeNorms`): one forward + backward for a whole micro-batch. A zero probe is
  * added to each projection output y = x·W; differentiating L = Σ_i L_i (sum of per-example mean losses)
  * w.r.t. the probes gives every example's own output gradient G_i = ∂L_i/∂y_i [T,out] (examples never
- * mix). The scorer never asks for a weight gradient (but note the model's wasm `linear` is a customGrad
- * whose backward forms the batch-summed dW anyway). With the captured inputs X_i [T,in] the norm is
+ * mix). The scorer never asks for a weight gradient, and says so (`frozenWeights`), so the model's wasm
+ * `linear` customGrad skips forming the batch-summed dW too. With the captured inputs X_i [T,in] the norm is
  *   ghost:  ‖G_iᵀX_i‖²_F = Σ_{t,s} (G_i G_iᵀ)_{ts} (X_i X_iᵀ)_{ts}     ~2T²(in+out) FLOPs, T² memory
  *   outer:  ‖G_iᵀX_i‖²_F from the materialised [out,in] product         ~2T·in·out FLOPs, in·out memory
  * chosen per matrix shape (ghost iff T·(in+out) < in·out). Matrices that read the same input (q/k/v,
@@ -242,7 +242,7 @@ export function batchedProbeNorms(
   let packed: tf.Tensor2D | undefined;
   try {
     const res = tf.valueAndGrads((...ps: tf.Tensor[]) => {
-      const out = model.forward(inputIds, { probes: ps, captureInputs: true });
+      const out = model.forward(inputIds, { probes: ps, captureInputs: true, frozenWeights: true });
       if (out.projectionInputs === undefined || out.projectionInputs.length !== shapes.length) {
         tf.dispose(out.projectionInputs ?? []);
         throw new Error(

@@ -102,6 +102,7 @@ export async function openPrismScorer(
     maxSeqLen: cfg.maxSeqLen,
     batchSize: cfg.batchSize,
     maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
+    maxBatchTokens: cfg.maxBatchTokens,
     emitNorms: cfg.emitNorms,
     path: cfg.path,
     normMethod: cfg.normMethod,

@@ -39,6 +39,8 @@ export interface PrismScorerOptions {
   batchSize: number;
   /** Cap on the estimated activation memory of one forward/backward (see memory.ts); default unlimited. */
   maxBatchBytes?: number;
+  /** Cap on the padded tokens (rows × longest row) of one forward/backward; default unlimited. */
+  maxBatchTokens?: number;
   emitNorms: boolean;
   path: ScorerPathSetting;
   normMethod?: NormMethodSetting;
@@ -162,16 +164,18 @@ export class PrismScorer implements Scorer {
     return this.fatal;
   }
 
-  /** Consecutive runs of the length-sorted items: at most batchSize long and within maxBatchBytes. */
+  /** Consecutive runs of the length-sorted items: at most batchSize long, within maxBatchBytes and maxBatchTokens. */
   private microBatches(items: Item[]): Item[][] {
     const budget = this.opts.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+    const tokenBudget = this.opts.maxBatchTokens ?? Number.POSITIVE_INFINITY;
     const out: Item[][] = [];
     let cur: Item[] = [];
     for (const item of items) {
       // Sorted ascending, so this item is the longest in the chunk it would join.
       const T = Math.min(item.seq.ids.length, this.maxSeqLen);
       const bytes = (cur.length + 1) * activationBytes(this.opts.model.config, T);
-      if (cur.length > 0 && (cur.length >= this.opts.batchSize || bytes > budget)) {
+      const tokens = (cur.length + 1) * T;
+      if (cur.length > 0 && (cur.length >= this.opts.batchSize || bytes > budget || tokens > tokenBudget)) {
         out.push(cur);
         cur = [];
       }

@@ -12,6 +12,8 @@ export interface ProbeForwardOptions {
   probes?: tf.Tensor[];
   /** Return each projection's input [B,T,in], same order as the probes. */
   captureInputs?: boolean;
+  /** Only probe gradients are wanted: the model may skip forming weight gradients. */
+  frozenWeights?: boolean;
 }
 
 export interface ProbeForwardResult {

@@ -11,7 +11,8 @@ export type ScoreOutcome = { ok: true; scores: PrismScores } | { ok: false; erro
 export interface Scorer {
   readonly probeModelId: string;
   readonly probeModelVersion: string;
-  /** e.g. 'tensorflow' (tfjs-node), 'wasm', 'cpu', or 'none' for synthetic scorers. */
+  /** The backend kind (BackendKind): 'tensorflow-gpu' (tfjs-node-gpu on a GPU), 'tensorflow' (tfjs-node on
+   *  the CPU), 'wasm' or 'cpu'; 'none' for synthetic scorers. */
   readonly backend: string;
   /** Scores one micro-batch; outcomes are in input order, one per trajectory. Never throws for a bad record. */
   scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]>;

@@ -6,7 +6,8 @@ import type { TopicsConfig } from '../config/topics.ts';
 import type { RlTrainerConfig, SftTrainerConfig, TrainerConfig } from '../config/trainer.ts';
 import { PrismError, errorMessage } from '../errors.ts';
 import { ensureTopics, prismTopicSpecs } from '../kafka/admin/topics.ts';
-import { createKafka } from '../kafka/client.ts';
+import { createKafka, kafkaSecurityOf } from '../kafka/client.ts';
+import { verifyKafkaAccess } from '../kafka/security/verify.ts';
 import { toBrokerError } from '../kafka/errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { saveModel } from '../model/llama.ts';
@@ -17,6 +18,9 @@ import { SftEngine } from './engines/sft.ts';
 import { IdLog } from './id-log.ts';
 import { TrainerCodecs } from './kafka/codecs.ts';
 import { KafkaTrainerSink } from './kafka/sink.ts';
+import { RetryingTrainerSink, isGenerationErrorDeep } from './kafka/retrying-sink.ts';
+import { isBrokerUnavailableError } from '../producer/errors.ts';
+import { startBrokerWatchdog } from '../kafka/watchdog.ts';
 import { TrainerLoop, type LoopOptions } from './loop.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { TrainerMetrics } from './metrics.ts';
@@ -81,7 +85,9 @@ export async function startTrainer(
   const metrics = new TrainerMetrics(kind);
   let fatal: unknown = null;
   let server: RunningHttpServer | null = null;
-  const status = { joined: false, step: booted.start.step };
+  const status = { joined: false, step: booted.start.step, lastBrokerOkAt: 0, stopping: false };
+  // Not ready when no broker request succeeded for a session timeout (the member would be evicted).
+  const brokerStaleMs = cfg.sessionTimeoutMs;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   try {
@@ -95,6 +101,9 @@ export async function startTrainer(
           const reasons = [
             ...(fatal === null ? [] : ['trainer failed']),
             ...(status.joined ? [] : ['consumer group not joined yet']),
+            ...(status.lastBrokerOkAt > 0 && Date.now() - status.lastBrokerOkAt > brokerStaleMs
+              ? [`broker unreachable for ${Math.round((Date.now() - status.lastBrokerOkAt) / 1000)} s`]
+              : []),
           ];
           return { ready: reasons.length === 0, reasons, detail: { step: status.step } };
         },
@@ -106,12 +115,22 @@ export async function startTrainer(
       { input: inputTopic, modelUpdates: config.topics.modelUpdates },
       config.input?.limits?.maxBytes,
     );
+    if (kafkaSecurityOf({ security: config.kafka }).enabled) {
+      // Wrong password / untrusted CA: a typed error (exit 2) within seconds, not endless retries.
+      await verifyKafkaAccess({
+        brokers: config.kafka.brokers,
+        clientId: `${config.kafka.clientId}-trainer-${kind}`,
+        security: config.kafka,
+        timeoutMs: config.kafka.authTimeoutMs,
+      });
+    }
     const kafka = createKafka({
       brokers: config.kafka.brokers,
       clientId: `${config.kafka.clientId}-trainer-${kind}`,
       connectionTimeoutMs: config.kafka.connectionTimeoutMs,
       requestTimeoutMs: config.kafka.requestTimeoutMs,
       logger: log.child({ component: 'kafkajs' }),
+      security: config.kafka,
     });
     const admin = kafka.admin();
     try {
@@ -137,14 +156,17 @@ export async function startTrainer(
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
     });
-    const sink = new KafkaTrainerSink({
-      producer,
-      consumer,
-      codecs,
-      dlqTopic: config.topics.dlq,
-      modelUpdatesTopic: config.topics.modelUpdates,
-      modelId: cfg.modelId,
-    });
+    const sink = new RetryingTrainerSink(
+      new KafkaTrainerSink({
+        producer,
+        consumer,
+        codecs,
+        dlqTopic: config.topics.dlq,
+        modelUpdatesTopic: config.topics.modelUpdates,
+        modelId: cfg.modelId,
+      }),
+      { patienceMs: config.kafka.unavailablePatienceMs, log, stopped: () => status.stopping },
+    );
     const seq = {
       tokenizer: booted.tokenizer,
       vocabSize: booted.model.config.vocab_size,
@@ -215,6 +237,7 @@ export async function startTrainer(
       inputTopic,
       cfg,
       status,
+      patienceMs: config.kafka.unavailablePatienceMs,
       setFatal: (e) => (fatal = e),
     });
   } catch (err) {
@@ -234,7 +257,8 @@ interface RunParts {
   metrics: TrainerMetrics;
   codecs: TrainerCodecs;
   server: RunningHttpServer | null;
-  status: { joined: boolean; step: number };
+  status: { joined: boolean; step: number; lastBrokerOkAt: number; stopping: boolean };
+  patienceMs: number;
   log: Logger;
   inputTopic: string;
   cfg: SftTrainerConfig | RlTrainerConfig;
@@ -259,10 +283,13 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   let ticker: NodeJS.Timeout | undefined;
   let wakeTicker: () => void = () => undefined;
 
+  const watchdog: { current?: { stop(): void } } = {};
   const shutdown = async (err: unknown): Promise<void> => {
     if (stopped) return;
     stopped = true;
     stopping = true;
+    p.status.stopping = err !== null;
+    watchdog.current?.stop();
     if (ticker) clearTimeout(ticker);
     wakeTicker();
     try {
@@ -275,12 +302,18 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     } catch (e) {
       err ??= e;
     }
-    await consumer
-      .disconnect()
-      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'consumer disconnect failed'));
-    await producer
-      .disconnect()
-      .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'producer disconnect failed'));
+    const disconnect = async (): Promise<void> => {
+      await consumer
+        .disconnect()
+        .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'consumer disconnect failed'));
+      await producer
+        .disconnect()
+        .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'producer disconnect failed'));
+    };
+    // After a failure (the broker may be gone) leaving the group must not hold the exit.
+    await (err === null
+      ? disconnect()
+      : Promise.race([disconnect(), new Promise((r) => setTimeout(r, 10_000).unref())]));
     await p.server?.close();
     booted.dispose();
     if (err === null) {
@@ -312,8 +345,17 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     }
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
+    p.status.joined = false;
     if (!payload.restart) fail(payload.error);
   });
+  consumer.on(consumer.events.REBALANCING, () => {
+    p.status.joined = false;
+  });
+  const brokerOk = (): void => {
+    p.status.lastBrokerOkAt = Date.now();
+  };
+  consumer.on(consumer.events.REQUEST, brokerOk);
+  consumer.on(consumer.events.HEARTBEAT, brokerOk);
 
   const eachBatch = async ({
     batch,
@@ -350,7 +392,12 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
       await loop.reject(rejected);
       await loop.offer(records);
       await loop.pump(async () => {
-        await heartbeat();
+        // A heartbeat lost to a broker restart or a rebalance is not fatal: kafkajs rejoins on its
+        // next request, and the lineage (not the group generation) decides what is trained.
+        await heartbeat().catch((err: unknown) => {
+          if (!isBrokerUnavailableError(err) && !isGenerationErrorDeep(err)) throw err;
+          log.warn({ err: errorMessage(err) }, 'heartbeat failed; the consumer will rejoin');
+        });
       });
       const progress = booted.ledger.get(batch.topic, batch.partition);
       if (progress !== undefined) {
@@ -389,6 +436,12 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     schedule();
   };
   schedule();
+  // kafkajs rides out short outages (the consumer restarts after a retriable crash); a long one is fatal.
+  watchdog.current = startBrokerWatchdog({
+    lastOkAt: () => p.status.lastBrokerOkAt,
+    patienceMs: p.patienceMs,
+    onExpired: (err) => fail(err),
+  });
   log.info(
     { topic: inputTopic, group: p.cfg.groupId, step: loop.step, metricsPort: p.server?.port ?? null },
     'trainer started',

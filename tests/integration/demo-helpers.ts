@@ -16,10 +16,11 @@ export interface DemoChild {
 }
 
 export function startDemo(args: readonly string[]): DemoChild {
-  // PRISM_KAFKA_BROKERS is the test broker's address: the demo must not care.
+  // PRISM_KAFKA_BROKERS (the test broker's address) stays set: the demo must ignore it.
+  const { PRISM_LOG_LEVEL: _level, ...env } = process.env;
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'prism.mjs'), 'demo', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PRISM_LOG_LEVEL: '' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -61,7 +62,8 @@ export function processesMentioning(needle: string): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle) && alive(Number(name))) pids.push(Number(name));
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle) && alive(Number(name)))
+        pids.push(Number(name));
     } catch {
       // exited meanwhile
     }

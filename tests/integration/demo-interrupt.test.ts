@@ -15,7 +15,11 @@ describe('prism demo interrupted', () => {
     const demo = startDemo(['--quick', '--work-dir', dir]);
     try {
       // Interrupt while records flow: broker, trainers and arbitrator are all up.
-      await waitFor('the stream to start', () => demo.stderr().includes('▸ producing') || demo.child.exitCode !== null, 600_000);
+      await waitFor(
+        'the stream to start',
+        () => demo.stderr().includes('▸ producing') || demo.child.exitCode !== null,
+        600_000,
+      );
       const pid = /broker ready at \S+ \(pid (\d+)/.exec(demo.stderr())?.[1];
       expect(pid, demo.stderr().slice(-3000)).toBeDefined();
       demo.child.kill('SIGINT');

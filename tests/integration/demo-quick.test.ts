@@ -42,10 +42,13 @@ describe('prism demo --quick', () => {
     // The report: self-contained HTML with the charts' canvases and their data.
     expect(summary.reportPath).toBe(join(dir, 'report.html'));
     const html = readFileSync(summary.reportPath as string, 'utf8');
-    for (const id of ['chart-scores', 'chart-families', 'chart-throughput']) expect(html).toContain(`id="${id}"`);
+    for (const id of ['chart-scores', 'chart-families', 'chart-throughput'])
+      expect(html).toContain(`id="${id}"`);
     const view = embeddedView(html);
     expect(view.totals.records).toBe(sft + rl);
-    expect(view.histogram.sft.reduce((a, b) => a + b, 0) + view.histogram.rl.reduce((a, b) => a + b, 0)).toBe(sft + rl);
+    expect(view.histogram.sft.reduce((a, b) => a + b, 0) + view.histogram.rl.reduce((a, b) => a + b, 0)).toBe(
+      sft + rl,
+    );
     expect(view.threshold).toBe(summary.threshold);
     expect(view.families.map((f) => f.family).sort()).toEqual(summary.families.map((f) => f.family).sort());
     expect(view.series.length).toBeGreaterThan(0);

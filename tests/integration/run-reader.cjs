@@ -57,10 +57,31 @@ async function readTopic(kafka, topic) {
 
 (async () => {
   const [brokers, ...topics] = process.argv.slice(2);
+  // Plain CommonJS (no TS createKafka): the same PRISM_KAFKA_SSL_* / PRISM_KAFKA_SASL_* contract by hand.
+  const env = process.env;
+  const fs = require('node:fs');
+  const ssl =
+    env.PRISM_KAFKA_SSL_CA_FILE || env.PRISM_KAFKA_SSL_ENABLED === 'true'
+      ? {
+          rejectUnauthorized: true,
+          ...(env.PRISM_KAFKA_SSL_CA_FILE ? { ca: [fs.readFileSync(env.PRISM_KAFKA_SSL_CA_FILE)] } : {}),
+        }
+      : undefined;
+  const sasl = env.PRISM_KAFKA_SASL_MECHANISM
+    ? {
+        mechanism: env.PRISM_KAFKA_SASL_MECHANISM,
+        username: env.PRISM_KAFKA_SASL_USERNAME,
+        password:
+          env.PRISM_KAFKA_SASL_PASSWORD ||
+          fs.readFileSync(env.PRISM_KAFKA_SASL_PASSWORD_FILE, 'utf8').replace(/\r?\n$/, ''),
+      }
+    : undefined;
   const kafka = new Kafka({
     brokers: brokers.split(','),
     clientId: 'prism-test-reader',
     logLevel: logLevel.ERROR,
+    ...(ssl ? { ssl } : {}),
+    ...(sasl ? { sasl } : {}),
   });
   for (const topic of topics)
     for (const r of await readTopic(kafka, topic)) process.stdout.write(`${JSON.stringify(r)}\n`);

@@ -88,6 +88,7 @@ export function sweepResult(over: Partial<RunMeta> = {}): SweepResult {
     threads: 2,
     reps: 2,
     ceiling,
+    planned: configs.length,
     rows: configs.map((c) => {
       const bench = scorerBench(c.batch, c.seq);
       return { ...c, bench, ratios: sweepRatios(bench, ceiling.gflops) };
@@ -194,7 +195,6 @@ export function torchResult(): TorchResult {
     kind: 'torch',
     meta: meta({ command: 'prism bench torch' }),
     backend: BACKEND,
-    threads: 2,
     python: '/venv/bin/python',
     reps: 1,
     rows: [
@@ -202,6 +202,7 @@ export function torchResult(): TorchResult {
         preset: 'tiny',
         batch: 16,
         seq: 128,
+        threads: 2,
         parameters: 220_000,
         ours: { batched: 40, 'per-trajectory': 12, auto: 40, reference: 10, 'train-step': 80 },
         torch: side,

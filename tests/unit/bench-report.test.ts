@@ -44,7 +44,7 @@ describe('benchmarksMarkdown', () => {
     expect(md).toContain('![scorer sweep](bench/results/plots/sweep.png)');
     expect(md).toContain('prism run (noop) 0.75×');
     expect(md).toContain('live tensors flat');
-    expect(md).toContain('ours (paper loop) 2.00×');
+    expect(md).toContain('tiny at 2 thread(s): ours (paper loop) 2.00×');
     expect(md).not.toContain('Not run yet');
   });
 
@@ -160,5 +160,27 @@ describe('sweep grids', () => {
       `${c.preset}/${c.batch}/${c.seq}`;
     const keys = new Set(full.map(key));
     for (const c of quickGrid()) expect(keys.has(key(c))).toBe(true);
+  });
+});
+
+describe('soak verdict on shrinking memory', () => {
+  it('does not call an RSS that falls after warm-up a leak', () => {
+    const shrinking = Array.from({ length: 61 }, (_, i) => ({
+      t: i * 10,
+      rssBytes: (900 - i * 2) * 2 ** 20,
+      tensors: 7,
+      heapUsedBytes: null,
+      recordsOut: null,
+    }));
+    const v = soakResult(shrinking).verdict;
+    expect(v.rssSlopeMiBPerMin).toBeLessThan(0);
+    expect(v.rssFlat).toBe(true);
+  });
+});
+
+describe('interrupted sweep', () => {
+  it('says how many configurations finished', () => {
+    const md = benchmarksMarkdown({ sweep: { ...sweepResult(), planned: 18 }, figures: {} });
+    expect(md).toContain('**Interrupted:** 2 of 18 configurations finished.');
   });
 });

@@ -129,3 +129,17 @@ describe('input config section', () => {
     expect(inputSection.safeParse({ schemaRegistry: { url: 'not a url' } }).success).toBe(false);
   });
 });
+
+describe('JSON nesting limit (before JSON.parse)', () => {
+  it('rejects JSON nested deeper than MAX_JSON_DEPTH with DECODE_TOO_DEEP and ignores brackets inside strings', async () => {
+    const { parseJsonBytes, jsonDepthExceeds, MAX_JSON_DEPTH } =
+      await import('../../src/schemas/json-value.ts');
+    const deep = Buffer.from(`${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`);
+    expect(() => parseJsonBytes(deep, 'line')).toThrow(expect.objectContaining({ code: 'DECODE_TOO_DEEP' }));
+    expect(() => parseJsonBytes(Buffer.from(`{"a":${'['.repeat(500_000)}`), 'line')).toThrow(
+      expect.objectContaining({ code: 'DECODE_TOO_DEEP' }),
+    );
+    expect(jsonDepthExceeds(Buffer.from(`{"s":"${'['.repeat(1000)}\\"["}`))).toBe(false);
+    expect(parseJsonBytes(Buffer.from('{"a":[[1]]}'), 'line')).toEqual({ a: [[1]] });
+  });
+});

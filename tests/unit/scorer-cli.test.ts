@@ -116,6 +116,7 @@ describe('scorer config section', () => {
       normMethod: 'auto',
       batchSize: 16,
       maxBatchMemoryMB: 512,
+      maxBatchTokens: 16_384,
       maxSeqLen: 1024,
       emitNorms: false,
       metric: 'gini',

@@ -100,6 +100,17 @@ describe('PrismScorer on the tiny Llama preset', () => {
       );
   });
 
+  it('cutting micro-batches by a token budget (scorer.maxBatchTokens) changes no score', async () => {
+    const trajs = sampleTrajectories(6);
+    const a = await scorerFor(model, 'batched', { batchSize: 6 }).scoreBatch(trajs);
+    // 1 token: every forward/backward holds a single trajectory, whatever batchSize says.
+    const b = await scorerFor(model, 'batched', { batchSize: 6, maxBatchTokens: 1 }).scoreBatch(trajs);
+    for (let i = 0; i < 6; i++)
+      expect(maxRelErr(okScores(b[i]).norms as number[], okScores(a[i]).norms as number[])).toBeLessThan(
+        1e-4,
+      );
+  });
+
   it('permuting the batch permutes the scores', async () => {
     const trajs = sampleTrajectories(5);
     const perm = [4, 2, 0, 3, 1];

@@ -12,6 +12,7 @@ import type { RunMeta } from '../machine.ts';
 import type { ResultBase } from '../results.ts';
 import { summarize, type Summary } from '../stats.ts';
 import { PLAIN_LOOP_RETRY_MS } from './baseline.ts';
+import type { PipelineColumn } from './columns.ts';
 import { openBenchBroker } from './broker.ts';
 import { startPrismChild, type BenchChild, type MemorySample } from './child.ts';
 import { LatencyObserver } from './observer.ts';
@@ -43,8 +44,7 @@ import { Workload, pacedLoad } from './workload.ts';
  *             prism_end_to_end_seconds histogram (its commit time − append time) over the same
  *             phase is reported too (bucket-interpolated, so coarser).
  */
-export const PIPELINE_COLUMNS = ['plain', 'noop', 'tiny'] as const;
-export type PipelineColumn = (typeof PIPELINE_COLUMNS)[number];
+export { PIPELINE_COLUMNS, type PipelineColumn } from './columns.ts';
 
 export interface PipelineBenchOptions {
   brokers?: string[];

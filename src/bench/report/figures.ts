@@ -287,16 +287,19 @@ export function soakFigure(r: SoakResult): TopLevelSpec {
 
 /** trajectories/s: PyTorch's paper loop vs ours. */
 export function torchFigure(r: TorchResult): TopLevelSpec {
-  const values = r.rows.flatMap((row) => [
-    { model: row.preset, impl: 'PyTorch paper loop (transformers)', tps: row.torch.trajectoriesPerSec },
-    { model: row.preset, impl: 'ours: paper loop (tfjs)', tps: row.ours.reference },
-    { model: row.preset, impl: 'ours: PRISM batched', tps: row.ours.batched },
-  ]);
+  const values = r.rows.flatMap((row) => {
+    const model = `${row.preset}, ${row.threads} thread${row.threads === 1 ? '' : 's'}`;
+    return [
+      { model, impl: 'PyTorch paper loop (transformers)', tps: row.torch.trajectoriesPerSec },
+      { model, impl: 'ours: paper loop (tfjs)', tps: row.ours.reference },
+      { model, impl: 'ours: PRISM batched', tps: row.ours.batched },
+    ];
+  });
   const t = r.rows[0]?.torch;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: title(
-      `PRISM scores per second — PyTorch ${t?.torch ?? '?'} vs prism-stream (${r.threads} threads each, B ${r.rows[0]?.batch ?? '?'} × T ${r.rows[0]?.seq ?? '?'})`,
+      `PRISM scores per second — PyTorch ${t?.torch ?? '?'} vs prism-stream (same threads, B ${r.rows[0]?.batch ?? '?'} × T ${r.rows[0]?.seq ?? '?'})`,
       r.meta,
       `${r.backend.kind} vs torch CPU`,
     ),
@@ -304,7 +307,7 @@ export function torchFigure(r: TorchResult): TopLevelSpec {
     width: 520,
     height: 200,
     encoding: {
-      y: { field: 'model', type: 'nominal', title: null, sort: ['tiny', 'small'] },
+      y: { field: 'model', type: 'nominal', title: null, sort: null },
       yOffset: { field: 'impl' },
       x: { field: 'tps', type: 'quantitative', title: 'trajectories/s' },
     },

@@ -65,6 +65,9 @@ function sweepSection(r: SweepResult | undefined, fig: string | undefined): stri
     head,
     '',
     runLine(r.meta),
+    ...(r.rows.length < r.planned
+      ? ['', `> **Interrupted:** ${r.rows.length} of ${r.planned} configurations finished.`]
+      : []),
     '',
     `Backend **${r.backend.kind}** (${r.threads} thread(s)), ${r.reps} timed repetition(s) per row after one warm-up, random-weight presets (seed 0), synthetic trajectories of exactly T scored positions (¼ prompt, ¾ assistant). Rows: *batched* = the PRISM scorer's probe-gradient path; *per-traj* = one backward per trajectory w.r.t. the projection weights only; *paper loop* = the paper's method, one full backward per trajectory (every weight) then the per-matrix norms; *train step* = one plain batched forward+backward with every weight gradient (no optimizer). GFLOP/s = analytic FLOPs (src/scorer/flops.ts) / wall time.`,
     '',
@@ -114,11 +117,11 @@ function soakSection(r: SoakResult | undefined, fig: string | undefined): string
       '',
       runLine(r.meta),
       '',
-      `\`prism run\` with the tiny model as a child process, ${r.settings.warmupRecords} warm-up records, then open-loop input at ${sig(r.settings.rate)} records/s for ${r.settings.minutes} min. Every ${r.settings.intervalSeconds} s the bench reads VmRSS from /proc/<pid>/status and scrapes /metrics (\`prism_tfjs_tensors\` = tf.memory().numTensors, \`nodejs_heap_size_used_bytes\`). Verdict on the samples after the first 20 % of the run: tensors flat = no change at all; RSS flat = least-squares growth over the window below max(16 MiB, 5 % of the median).`,
+      `\`prism run\` with the tiny model as a child process, ${r.settings.warmupRecords} warm-up records, then open-loop input at ${sig(r.settings.rate)} records/s for ${r.settings.minutes} min. Every ${r.settings.intervalSeconds} s the bench reads VmRSS from /proc/<pid>/status and scrapes /metrics (\`prism_tfjs_tensors\` = tf.memory().numTensors, \`nodejs_heap_size_used_bytes\`). Verdict on the samples after the first 20 % of the run: tensors flat = no change at all; RSS flat = least-squares growth over the window below max(16 MiB, 5 % of the median) (shrinking counts as flat: it is not a leak).`,
       '',
       soakTable(r),
       '',
-      `Headline: live tensors ${v.tensorsFlat ? 'flat' : '**not flat**'} (${v.tensorsMin ?? '?'}…${v.tensorsMax ?? '?'}), RSS ${v.rssFlat ? 'flat' : '**not flat**'} (${fmt(v.rssSlopeMiBPerMin, 2)} MiB/min). Backend: ${r.notes.join('; ') || '?'}.`,
+      `Headline: live tensors ${v.tensorsFlat ? 'flat' : '**not flat**'} (${v.tensorsMin ?? '?'}…${v.tensorsMax ?? '?'}), RSS ${v.rssFlat ? 'flat' : '**not flat**'} (${fmt(v.rssSlopeMiBPerMin, 2)} MiB/min). The child logged: ${r.notes.join('; ') || '?'}.`,
     ].join('\n') + figure(fig, 'soak')
   );
 }
@@ -133,11 +136,11 @@ function torchSection(r: TorchResult | undefined, fig: string | undefined): stri
       '',
       runLine(r.meta),
       '',
-      `Same model folder (random preset, seed 0, saved by prism as a Hugging Face folder), same token ids, targets and masks (exported from prism's sequence builder), same thread count. PyTorch side: bench/pytorch/prism_torch.py — per trajectory one forward, the masked mean next-token loss, one full backward (every weight, as in the paper), the Frobenius norm of each projection's gradient. ${torchVersions(r)}. The last two columns compare the two implementations' norms and losses on the same trajectories (a correctness cross-check).`,
+      `Same model folder (random preset, seed 0, saved by prism as a Hugging Face folder), same token ids, targets and masks (exported from prism's sequence builder), same thread count on both sides (each count in fresh processes: TensorFlow and OpenMP size their pools at start). PyTorch side: bench/pytorch/prism_torch.py — per trajectory one forward, the masked mean next-token loss, one full backward (every weight, as in the paper), the Frobenius norm of each projection's gradient. ${torchVersions(r)}. The last two columns compare the two implementations' norms and losses on the same trajectories (a correctness cross-check).`,
       '',
       torchTable(r),
       '',
-      `Headline: ${r.rows.map((x) => `${x.preset}: ours (paper loop) ${ratio(x.referenceVsTorch)}, ours (batched) ${ratio(x.batchedVsTorch)} PyTorch's trajectories/s`).join('; ')}.`,
+      `Headline: ${r.rows.map((x) => `${x.preset} at ${x.threads} thread(s): ours (paper loop) ${ratio(x.referenceVsTorch)}, ours (batched) ${ratio(x.batchedVsTorch)} PyTorch's trajectories/s`).join('; ')}.`,
     ].join('\n') + figure(fig, 'pytorch comparison')
   );
 }

@@ -7,6 +7,7 @@ import type { PipelineResult } from '../pipeline/run.ts';
 import { readResult } from '../results.ts';
 import type { SweepResult } from '../scorer-sweep.ts';
 import type { SoakResult } from '../soak.ts';
+import { soakVerdict } from '../soak-verdict.ts';
 import type { TorchResult } from '../torch.ts';
 import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.ts';
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
@@ -33,7 +34,12 @@ export interface ReportOutput {
 export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   const sweep = (await readResult(o.resultsDir, 'scorer-sweep')) as SweepResult | undefined;
   const pipeline = (await readResult(o.resultsDir, 'pipeline')) as PipelineResult | undefined;
-  const soak = (await readResult(o.resultsDir, 'soak')) as SoakResult | undefined;
+  const soakRaw = (await readResult(o.resultsDir, 'soak')) as SoakResult | undefined;
+  // The verdict is re-derived from the samples so every report applies the current rule.
+  const soak = soakRaw && {
+    ...soakRaw,
+    verdict: soakVerdict(soakRaw.samples, soakRaw.settings.minutes * 60),
+  };
   const torch = (await readResult(o.resultsDir, 'torch')) as TorchResult | undefined;
   const included = Object.entries({ sweep, pipeline, soak, torch })
     .filter(([, v]) => v !== undefined)

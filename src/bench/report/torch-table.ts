@@ -5,6 +5,7 @@ export function torchTable(r: Pick<TorchResult, 'rows'>): string {
   const headers = [
     'model',
     'B×T',
+    'threads',
     'PyTorch paper loop traj/s',
     'ours paper loop traj/s',
     'ours per-traj traj/s',
@@ -17,6 +18,7 @@ export function torchTable(r: Pick<TorchResult, 'rows'>): string {
   const rows = r.rows.map((row) => [
     `${row.preset} (${(row.parameters / 1e6).toFixed(2)} M)`,
     `${row.batch}×${row.seq}`,
+    String(row.threads),
     sig(row.torch.trajectoriesPerSec),
     sig(row.ours.reference),
     sig(row.ours['per-trajectory']),
@@ -29,13 +31,13 @@ export function torchTable(r: Pick<TorchResult, 'rows'>): string {
   return mdTable(
     headers,
     rows,
-    headers.map((_, i) => (i < 2 ? 'l' : 'r')),
+    headers.map((_, i) => (i < 3 ? 'l' : 'r')),
   );
 }
 
-export function torchVersions(r: Pick<TorchResult, 'rows' | 'threads'>): string {
+export function torchVersions(r: Pick<TorchResult, 'rows'>): string {
   const t = r.rows[0]?.torch;
   return t === undefined
     ? ''
-    : `torch ${t.torch}, transformers ${t.transformers}, Python ${t.python}, ${t.attention} attention, ${t.threads} intra-op thread(s) (tfjs: ${r.threads}), fp32 on CPU; ${fmt(t.trajectories, 0)} timed trajectories per model`;
+    : `torch ${t.torch}, transformers ${t.transformers}, Python ${t.python}, ${t.attention} attention, fp32 on CPU, threads ${[...new Set(r.rows.map((x) => x.threads))].join(' and ')} on both sides (torch.set_num_threads / TF_NUM_INTRAOP_THREADS, interop 1); ${fmt(t.trajectories, 0)} timed trajectories per model and thread count`;
 }

@@ -1,10 +1,8 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { ConfigError } from '../../errors.ts';
-import { log } from '../../log.ts';
 import { ARCHS, PRESETS, type Arch, type Preset } from '../../model/config.ts';
-import { formatBench, runScorerBench } from '../../scorer/bench.ts';
 import { registerBenchmarks } from './bench/index.ts';
 import { runSweepIfAsked, type SweepFlags } from './bench/sweep.ts';
 
@@ -62,6 +60,11 @@ function registerScorer(bench: Command): void {
       if (await runSweepIfAsked(flags)) return;
       if ((flags.model === undefined) === (flags.preset === undefined))
         throw new ConfigError('give exactly one of --model DIR or --preset NAME');
+      // Loaded on use, so `prism --help` and the other commands do not pay for tfjs and pino.
+      const [{ formatBench, runScorerBench }, { log }] = await Promise.all([
+        import('../../scorer/bench.ts'),
+        import('../../log.ts'),
+      ]);
       const source =
         flags.model !== undefined
           ? { modelDir: flags.model }

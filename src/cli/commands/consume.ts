@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
-import { resolveBrokers } from '../../config/kafka.ts';
 import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
-import { createKafka } from '../../kafka/client.ts';
-import { toBrokerError } from '../../kafka/errors.ts';
-import { createRecordFileWriter, fileFormatOf, jsonlWriter, type RecordFileWriter } from '../../io/files.ts';
-import { progressBar, type Progress } from '../../io/progress.ts';
-import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/catalog.ts';
-import { AnyRecordDecoder, RecordCodec, type Decoded } from '../../schemas/codec.ts';
-import { readDeadLetter, type DeadLetterInfo } from '../../schemas/dead-letter.ts';
-import { createSchemaRegistry } from '../../schemas/from-config.ts';
-import { loadInputConfig } from '../../schemas/load-input.ts';
+import type { RecordFileWriter } from '../../io/files.ts';
+import type { Progress } from '../../io/progress.ts';
+import type { Decoded } from '../../schemas/codec.ts';
+import type { DeadLetterInfo } from '../../schemas/dead-letter.ts';
+import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/kinds.ts';
 
 interface ConsumeOptions {
   topic: string;
@@ -85,6 +80,28 @@ export function register(program: Command): void {
     .option('--registry-file <path>', 'registry.json for schema ids (default: schemas/registry.json)')
     .option('--config <file>', 'YAML config file (default: PRISM_CONFIG)')
     .action(async (opts: ConsumeOptions) => {
+      // Loaded on use, so `prism --help` and the other commands do not pay for kafkajs, avsc and zod.
+      const [
+        { resolveBrokers },
+        { createKafka },
+        { toBrokerError },
+        { createRecordFileWriter, fileFormatOf, jsonlWriter },
+        { progressBar },
+        { AnyRecordDecoder, RecordCodec },
+        { readDeadLetter },
+        { createSchemaRegistry },
+        { loadInputConfig },
+      ] = await Promise.all([
+        import('../../config/kafka.ts'),
+        import('../../kafka/client.ts'),
+        import('../../kafka/errors.ts'),
+        import('../../io/files.ts'),
+        import('../../io/progress.ts'),
+        import('../../schemas/codec.ts'),
+        import('../../schemas/dead-letter.ts'),
+        import('../../schemas/from-config.ts'),
+        import('../../schemas/load-input.ts'),
+      ]);
       const input = loadInputConfig({
         config: opts.config,
         format: opts.format,

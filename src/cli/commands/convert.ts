@@ -1,13 +1,8 @@
 import { Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
-import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/catalog.ts';
-import { loadInputConfig } from '../../schemas/load-input.ts';
-import { validateTrajectory } from '../../schemas/validate.ts';
+import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/kinds.ts';
 import type { Trajectory } from '../../schemas/types.ts';
 import { ConfigError } from '../../errors.ts';
-import { createRecordFileWriter, fileFormatOf, readRecordFile } from '../../io/files.ts';
-import { progressBar } from '../../io/progress.ts';
-import { reportInvalid } from '../../io/report.ts';
 
 function fileSize(path: string): number {
   try {
@@ -42,6 +37,20 @@ export function register(program: Command): void {
         validate?: boolean;
         config?: string;
       }) => {
+        // Loaded on use, so `prism --help` and the other commands do not pay for avsc and zod.
+        const [
+          { loadInputConfig },
+          { validateTrajectory },
+          { createRecordFileWriter, fileFormatOf, readRecordFile },
+          { progressBar },
+          { reportInvalid },
+        ] = await Promise.all([
+          import('../../schemas/load-input.ts'),
+          import('../../schemas/validate.ts'),
+          import('../../io/files.ts'),
+          import('../../io/progress.ts'),
+          import('../../io/report.ts'),
+        ]);
         const { limits } = loadInputConfig({ config: opts.config });
         fileFormatOf(opts.in);
         fileFormatOf(opts.out);

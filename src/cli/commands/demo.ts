@@ -1,6 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/select.ts';
-import { runDemo } from '../../demo/run.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { SUPPORTED_KAFKA_VERSIONS, parseKafkaVersion } from '../../kafka/local/versions.ts';
 
 function positiveInt(v: string): number {
@@ -44,7 +43,10 @@ export function register(program: Command): void {
     .option('--n <n>', 'trajectories to produce (default 1000, --quick 240)', positiveInt)
     .option('--seed <s>', 'seed of the generated stream', integer)
     .option('--conflict-share <x>', 'share of tasks from conflict families (default 0.3)', share)
-    .option('--keep-running', 'after the summary, keep broker, arbitrator, trainers and dashboard up until Ctrl-C')
+    .option(
+      '--keep-running',
+      'after the summary, keep broker, arbitrator, trainers and dashboard up until Ctrl-C',
+    )
     // Not --dir: tfjs-node's node-pre-gyp parses process.argv and takes --dir for its --directory.
     .option('--work-dir <dir>', 'work folder: log, checkpoints, summary.json, report (default .prism/demo)')
     .option('--report <file>', 'HTML report path (default <dir>/report.html)')
@@ -61,6 +63,8 @@ export function register(program: Command): void {
     .action(async (flags: DemoCliFlags) => {
       try {
         const { workDir, ...rest } = flags;
+        // Loaded on use: the demo pulls in the whole pipeline (tfjs, kafkajs).
+        const { runDemo } = await import('../../demo/run.ts');
         await runDemo({ ...rest, dir: workDir, kafkaVersion: parseKafkaVersion(flags.kafkaVersion) });
       } finally {
         // kafkajs can leave idle sockets/timers behind; they must not hold the exit.

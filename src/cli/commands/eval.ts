@@ -1,29 +1,18 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
-import { METRICS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
+import { METRICS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer-choices.ts';
 import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
-import {
-  DEFAULT_LABEL,
-  describeLabel,
-  EvalError,
-  evaluateRouting,
-  formatFamilyTable,
-  formatRoutingTable,
-  labelOf,
-  type EvalRecord,
-  type EvalRoutingReport,
-  type LabelSpec,
-} from '../../eval/index.ts';
-import { fileFormatOf, readRecordFile } from '../../io/files.ts';
-import { progressBar, type Progress } from '../../io/progress.ts';
-import { reportInvalid } from '../../io/report.ts';
-import { log } from '../../log.ts';
-import { writeReport, type RateSample } from '../../report/index.ts';
+import type { EvalRecord, EvalRoutingReport } from '../../eval/index.ts';
+import { DEFAULT_LABEL, type LabelSpec } from '../../eval/labels.ts';
+import type { Progress } from '../../io/progress.ts';
+import type { RateSample } from '../../report/index.ts';
 import type { Metric, Trajectory } from '../../schemas/types.ts';
-import { validateTrajectory } from '../../schemas/validate.ts';
-import { openPrismScorer, type PrismScorer, type ScoreOutcome } from '../../scorer/index.ts';
+import type { PrismScorer, ScoreOutcome } from '../../scorer/index.ts';
+
+// The implementation modules (tfjs, avsc, pino, the report renderer) are imported inside the functions
+// below, on use, so `prism --help` and the other commands do not load them.
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -76,6 +65,12 @@ async function scoreFile(
   /** `read`: records read so far (labelled or not), for progress and lag. */
   onBatch: (scored: readonly Scored[], read: number) => void,
 ): Promise<{ read: number; invalid: number; unlabelled: number }> {
+  const [{ readRecordFile }, { reportInvalid }, { validateTrajectory }, { labelOf }] = await Promise.all([
+    import('../../io/files.ts'),
+    import('../../io/report.ts'),
+    import('../../schemas/validate.ts'),
+    import('../../eval/labels.ts'),
+  ]);
   const invalid = reportInvalid(flags.in);
   let read = 0;
   let unlabelled = 0;
@@ -120,6 +115,7 @@ async function scoreFile(
 
 async function countRecords(path: string): Promise<number> {
   if (path === '-') return 0;
+  const { readRecordFile } = await import('../../io/files.ts');
   let n = 0;
   for await (const _ of readRecordFile(path, 'trajectory')) n++;
   return n;
@@ -127,6 +123,16 @@ async function countRecords(path: string): Promise<number> {
 
 async function runRouting(flags: RoutingFlags): Promise<void> {
   if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
+  const [{ fileFormatOf }, { progressBar }, { log }, { writeReport }, { openPrismScorer }, ev] =
+    await Promise.all([
+      import('../../io/files.ts'),
+      import('../../io/progress.ts'),
+      import('../../log.ts'),
+      import('../../report/index.ts'),
+      import('../../scorer/index.ts'),
+      import('../../eval/index.ts'),
+    ]);
+  const { describeLabel, EvalError, evaluateRouting, formatFamilyTable, formatRoutingTable } = ev;
   fileFormatOf(flags.in); // fails early on an unknown extension
   const positive = flags.positive
     .split(',')

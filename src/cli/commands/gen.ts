@@ -1,10 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../../errors.ts';
-import { ALL_FAMILIES } from '../../gen/families.ts';
-import { DEFAULT_GROUP_SIZE, DEFAULT_MAX_CHARS, generate } from '../../gen/generate.ts';
-import { createRecordFileWriter } from '../../io/files.ts';
-import { log } from '../../log.ts';
+import { DEFAULT_GROUP_SIZE, DEFAULT_MAX_CHARS } from '../../gen/generate.ts';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -36,7 +33,8 @@ interface GenFlags {
   listFamilies?: boolean;
 }
 
-function listFamilies(): void {
+async function listFamilies(): Promise<void> {
+  const { ALL_FAMILIES } = await import('../../gen/families.ts');
   for (const f of ALL_FAMILIES) {
     const what = f.conflict
       ? `conflict(${f.conflict.kind}) vs ${f.conflict.base}: ${f.conflict.doc}`
@@ -73,11 +71,17 @@ export function register(program: Command): void {
     .option('--list-families', 'print the families and what each conflict family changes, then exit')
     .action(async (flags: GenFlags) => {
       if (flags.listFamilies === true) {
-        listFamilies();
+        await listFamilies();
         return;
       }
       if (flags.out === undefined)
         throw new ConfigError('gen: --out <file> is required (.jsonl, .avro or -)');
+      // Loaded on use, so `prism --help` and the other commands do not pay for avsc and pino.
+      const [{ generate }, { createRecordFileWriter }, { log }] = await Promise.all([
+        import('../../gen/generate.ts'),
+        import('../../io/files.ts'),
+        import('../../log.ts'),
+      ]);
       const records = generate({
         n: flags.n,
         seed: flags.seed,

@@ -4,6 +4,7 @@ import { ensureKafkaJars, type FetchProgress } from '../../kafka/local/fetch-jar
 import {
   DEFAULT_CLIENT_PORT,
   DEFAULT_CONTROLLER_PORT,
+  DEFAULT_SECURE_PORT,
   localBrokerDown,
   localBrokerStatus,
   localBrokerUp,
@@ -62,7 +63,11 @@ function fetchReporter(version: string): { progress: (p: FetchProgress) => void;
 function describe(state: BrokerState): string {
   return (
     `Kafka ${state.version} at ${brokerAddress(state)} (controller 127.0.0.1:${state.controllerPort}, pid ${state.pid})\n` +
-    `  data: ${state.dataDir}\n  log:  ${state.logPath}\n  run:  ${state.runDir}`
+    `  data: ${state.dataDir}\n  log:  ${state.logPath}\n  run:  ${state.runDir}` +
+    (state.secure === undefined
+      ? ''
+      : `\n  secure: SASL_SSL at 127.0.0.1:${state.secure.port} (${state.secure.mechanism}, user ${state.secure.username})` +
+        `\n    ca:       ${state.secure.caFile}\n    password: ${state.secure.passwordFile} (0600; the value is never printed)`)
   );
 }
 
@@ -93,30 +98,52 @@ export function register(program: Command): void {
     .addOption(versionOption())
     .option('--port <n>', 'client (PLAINTEXT) port on 127.0.0.1', parsePort, DEFAULT_CLIENT_PORT)
     .option('--controller-port <n>', 'KRaft controller port on 127.0.0.1', parsePort, DEFAULT_CONTROLLER_PORT)
-    .action(async (opts: { kafkaVersion: string; port: number; controllerPort: number }) => {
-      const version = parseKafkaVersion(opts.kafkaVersion);
-      const report = fetchReporter(version);
-      const res = await localBrokerUp({
-        version,
-        clientPort: opts.port,
-        controllerPort: opts.controllerPort,
-        onFetchProgress: report.progress,
-        onFetchDone: report.stop,
-      });
-      if (!res.started) {
-        process.stdout.write(`already running: ${describe(res.state)}\n`);
-        if (res.state.version !== version || res.state.clientPort !== opts.port) {
-          process.stderr.write(
-            'note: it differs from the requested version/port; run `prism kafka down` first to change it\n',
+    .option('--secure', 'also listen with SASL_SSL (SCRAM-SHA-512 user + self-signed CA in the run dir)')
+    .option('--secure-port <n>', 'SASL_SSL port on 127.0.0.1 (with --secure)', parsePort, DEFAULT_SECURE_PORT)
+    .action(
+      async (opts: {
+        kafkaVersion: string;
+        port: number;
+        controllerPort: number;
+        secure?: boolean;
+        securePort: number;
+      }) => {
+        const version = parseKafkaVersion(opts.kafkaVersion);
+        const report = fetchReporter(version);
+        const res = await localBrokerUp({
+          version,
+          clientPort: opts.port,
+          controllerPort: opts.controllerPort,
+          securePort: opts.secure === true ? opts.securePort : undefined,
+          onFetchProgress: report.progress,
+          onFetchDone: report.stop,
+        });
+        if (!res.started) {
+          process.stdout.write(`already running: ${describe(res.state)}\n`);
+          if (
+            res.state.version !== version ||
+            res.state.clientPort !== opts.port ||
+            (opts.secure === true) !== (res.state.secure !== undefined)
+          ) {
+            process.stderr.write(
+              'note: it differs from the requested version/port; run `prism kafka down` first to change it\n',
+            );
+          }
+          return;
+        }
+        process.stdout.write(`started: ${describe(res.state)}\n`);
+        process.stdout.write(
+          `brokers: ${brokerAddress(res.state)}  (PRISM_KAFKA_BROKERS=${brokerAddress(res.state)})\n`,
+        );
+        const sec = res.state.secure;
+        if (sec !== undefined) {
+          process.stdout.write(
+            `secure clients: PRISM_KAFKA_BROKERS=127.0.0.1:${sec.port} PRISM_KAFKA_SSL_CA_FILE=${sec.caFile} ` +
+              `PRISM_KAFKA_SASL_MECHANISM=${sec.mechanism} PRISM_KAFKA_SASL_USERNAME=${sec.username} PRISM_KAFKA_SASL_PASSWORD_FILE=${sec.passwordFile}\n`,
           );
         }
-        return;
-      }
-      process.stdout.write(`started: ${describe(res.state)}\n`);
-      process.stdout.write(
-        `brokers: ${brokerAddress(res.state)}  (PRISM_KAFKA_BROKERS=${brokerAddress(res.state)})\n`,
-      );
-    });
+      },
+    );
 
   kafka
     .command('down')

@@ -1,10 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../../errors.ts';
 import { ARCHS, PRESETS, type Arch, type Preset } from '../../model/config.ts';
-import { initModel, loadModel, saveModel } from '../../model/llama.ts';
-import { countParameters } from '../../model/weights.ts';
-import { readModelConfig } from '../../model/io.ts';
-import { loadTokenizer } from '../../tokenizer/index.ts';
+
+// The model code (tfjs) and tokenizers are imported in the actions, on use, so `prism --help` and the
+// other commands do not load them.
 
 function oneOf<T extends string>(choices: readonly T[]): (v: string) => T {
   return (v) => {
@@ -37,6 +36,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created; existing model files are replaced)')
     .action(async (opts: { preset: Preset; arch: Arch; seed: number; out: string }) => {
       if (opts.out.trim() === '') throw new ConfigError('--out must name a folder');
+      const { initModel, saveModel } = await import('../../model/llama.ts');
       const m = initModel({ preset: opts.preset, arch: opts.arch, seed: opts.seed });
       try {
         await saveModel(m, opts.out);
@@ -54,9 +54,17 @@ export function register(program: Command): void {
     .argument('<dir>', 'model folder')
     .option('--check', 'also load the weights (verifies every tensor name, shape and dtype)')
     .action(async (dir: string, opts: { check?: boolean }) => {
+      const [{ readModelConfig }, { loadTokenizer }, { countParameters }] = await Promise.all([
+        import('../../model/io.ts'),
+        import('../../tokenizer/index.ts'),
+        import('../../model/weights.ts'),
+      ]);
       const config = await readModelConfig(dir);
       const tokenizer = await loadTokenizer(dir, config);
-      if (opts.check === true) (await loadModel(dir)).dispose();
+      if (opts.check === true) {
+        const { loadModel } = await import('../../model/llama.ts');
+        (await loadModel(dir)).dispose();
+      }
       const { raw: _raw, ...normalized } = config;
       process.stdout.write(
         `${JSON.stringify({

@@ -1,19 +1,11 @@
 import { Option, type Command } from 'commander';
 import { statSync } from 'node:fs';
 import type { Message, Producer } from 'kafkajs';
-import { resolveBrokers } from '../../config/kafka.ts';
 import type { InputLimits } from '../../config/input.ts';
-import { createKafka } from '../../kafka/client.ts';
-import { toBrokerError } from '../../kafka/errors.ts';
-import { readRecordFile } from '../../io/files.ts';
-import { progressBar } from '../../io/progress.ts';
-import { reportInvalid } from '../../io/report.ts';
-import { RecordCodec } from '../../schemas/codec.ts';
+import type { RecordCodec } from '../../schemas/codec.ts';
 import { DecodeError, RecordError } from '../../schemas/errors.ts';
-import { createSchemaRegistry } from '../../schemas/from-config.ts';
-import { loadInputConfig } from '../../schemas/load-input.ts';
 import type { Trajectory } from '../../schemas/types.ts';
-import { validateTrajectory } from '../../schemas/validate.ts';
+import type { validateTrajectory } from '../../schemas/validate.ts';
 import { ConfigError, PrismError } from '../../errors.ts';
 
 /** Keeps one send's record batch well under Kafka's default message.max.bytes (1 MB). */
@@ -30,9 +22,10 @@ async function prepare(
   codec: RecordCodec<'trajectory'>,
   t: Trajectory,
   limits: InputLimits,
+  validate: typeof validateTrajectory,
 ): Promise<Buffer | RecordError> {
   try {
-    validateTrajectory(t, limits);
+    validate(t, limits);
     const bytes = await codec.encode(t);
     if (bytes.length > limits.maxBytes) {
       return new DecodeError(
@@ -80,6 +73,30 @@ export function register(program: Command): void {
     .option('--batch <n>', 'records per send', positiveInt, 500)
     .option('--dry-run', 'validate only; send nothing')
     .action(async (opts: ProduceOptions) => {
+      // Loaded on use, so `prism --help` and the other commands do not pay for kafkajs, avsc and zod.
+      const [
+        { resolveBrokers },
+        { createKafka },
+        { toBrokerError },
+        { readRecordFile },
+        { progressBar },
+        { reportInvalid },
+        { RecordCodec },
+        { createSchemaRegistry },
+        { loadInputConfig },
+        { validateTrajectory },
+      ] = await Promise.all([
+        import('../../config/kafka.ts'),
+        import('../../kafka/client.ts'),
+        import('../../kafka/errors.ts'),
+        import('../../io/files.ts'),
+        import('../../io/progress.ts'),
+        import('../../io/report.ts'),
+        import('../../schemas/codec.ts'),
+        import('../../schemas/from-config.ts'),
+        import('../../schemas/load-input.ts'),
+        import('../../schemas/validate.ts'),
+      ]);
       const input = loadInputConfig({
         config: opts.config,
         format: opts.format,
@@ -107,7 +124,7 @@ export function register(program: Command): void {
           maxBytes: limits.maxBytes,
           onBytes: (n) => check.update((readBytes += n), valid),
         })) {
-          const outcome = r.ok ? await prepare(codec, r.value, limits) : r.error;
+          const outcome = r.ok ? await prepare(codec, r.value, limits, validateTrajectory) : r.error;
           if (outcome instanceof RecordError) {
             skip.add(r.position);
             invalid.add(r.position, outcome);
@@ -150,7 +167,7 @@ export function register(program: Command): void {
         };
         for await (const r of readRecordFile(opts.in, 'trajectory', { maxBytes: limits.maxBytes })) {
           if (!r.ok || skip.has(r.position)) continue;
-          const value = await prepare(codec, r.value, limits);
+          const value = await prepare(codec, r.value, limits, validateTrajectory);
           if (value instanceof RecordError) continue; // the file changed since pass 1
           if (input.format === 'avro') schemaId ??= value.readInt32BE(1);
           if (batch.length > 0 && batchBytes + value.length > MAX_BATCH_BYTES) await flush();

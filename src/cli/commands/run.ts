@@ -1,13 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
-import { loadConfig, type ConfigOverride } from '../../config/load.ts';
+import type { ConfigOverride } from '../../config/load.ts';
 import type { PrismConfig } from '../../config/schema.ts';
-import { LiveCollector } from '../../dashboard/index.ts';
 import { ConfigError } from '../../errors.ts';
-import { withAdmin } from '../../kafka/admin/connect.ts';
-import { log } from '../../log.ts';
-import { startPipeline, type PipelineHandle } from '../../../streams/app.ts';
-import { buildTopologyPreview } from '../../../streams/preview.ts';
+import type { PipelineHandle } from '../../../streams/app.ts';
+
+// The pipeline (tfjs, kafkajs, zod, yaml) is imported in the action, on use, so `prism --help` and the
+// other commands do not load it.
 
 interface RunFlags {
   config?: string;
@@ -60,7 +58,10 @@ function overridesFrom(flags: RunFlags): ConfigOverride[] {
 
 /** Every topic must exist before we join: a typo would otherwise stall in metadata retries. */
 async function checkTopics(c: PrismConfig): Promise<void> {
-  const existing = await withAdmin(c.kafka.brokers, 'list topics', (admin) => admin.listTopics());
+  const { withAdmin } = await import('../../kafka/admin/connect.ts');
+  const existing = await withAdmin(c.kafka.brokers, 'list topics', (admin) => admin.listTopics(), {
+    security: c.kafka,
+  });
   const wanted = {
     trajectories: c.topics.trajectories,
     sft: c.topics.sft,
@@ -105,16 +106,24 @@ export function register(program: Command): void {
     )
     .option('--no-dashboard', 'do not serve the live dashboard at /dashboard on the HTTP server')
     .action(async (flags: RunFlags) => {
+      const { loadConfig } = await import('../../config/load.ts');
       const config = loadConfig({ file: flags.config, overrides: overridesFrom(flags) });
       if (flags.printConfig === true) {
+        const { stringify: stringifyYaml } = await import('yaml');
         process.stdout.write(stringifyYaml(config));
         return;
       }
       if (flags.describe === true) {
+        const { buildTopologyPreview } = await import('../../../streams/preview.ts');
         process.stdout.write(`${buildTopologyPreview(config)}\n`);
         return;
       }
       await checkTopics(config);
+      const [{ log }, { LiveCollector }, { startPipeline }] = await Promise.all([
+        import('../../log.ts'),
+        import('../../dashboard/index.ts'),
+        import('../../../streams/app.ts'),
+      ]);
       const runLog = log.child({ component: 'run' });
       let handle: PipelineHandle | undefined;
       let stopReason: string | undefined;

@@ -1,15 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadSourceTypes } from '../../schemas/catalog.ts';
 import { SchemaRegistryError } from '../../schemas/errors.ts';
-import { createSchemaRegistry } from '../../schemas/from-config.ts';
-import { loadInputConfig } from '../../schemas/load-input.ts';
-import {
-  buildRegistryFile,
-  defaultRegistryPath,
-  readRegistryFile,
-  serializeRegistryFile,
-} from '../../schemas/local-registry.ts';
+
+// The schema code (avsc, the config loader) is imported in the actions, on use, so `prism --help` and
+// the other commands do not load it.
 
 export function register(program: Command): void {
   const schemas = program
@@ -30,6 +24,10 @@ export function register(program: Command): void {
     .option('--json', 'print JSON (with the schemas) instead of a table')
     .action(
       async (opts: { registryUrl?: string; registryFile?: string; config?: string; json?: boolean }) => {
+        const [{ createSchemaRegistry }, { loadInputConfig }] = await Promise.all([
+          import('../../schemas/from-config.ts'),
+          import('../../schemas/load-input.ts'),
+        ]);
         const input = loadInputConfig({
           config: opts.config,
           registryUrl: opts.registryUrl,
@@ -56,7 +54,11 @@ export function register(program: Command): void {
     .command('build')
     .description('append changed schemas/*.avsc to schemas/registry.json (append-only; ids never change)')
     .option('--check', 'only check that registry.json is up to date (exit 1 if not)')
-    .action((opts: { check?: boolean }) => {
+    .action(async (opts: { check?: boolean }) => {
+      const [
+        { loadSourceTypes },
+        { buildRegistryFile, defaultRegistryPath, readRegistryFile, serializeRegistryFile },
+      ] = await Promise.all([import('../../schemas/catalog.ts'), import('../../schemas/local-registry.ts')]);
       const path = defaultRegistryPath();
       const previous = existsSync(path) ? readRegistryFile(path) : undefined;
       const next = serializeRegistryFile(buildRegistryFile(previous, loadSourceTypes()));

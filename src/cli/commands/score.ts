@@ -2,14 +2,11 @@ import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { routeFor } from '../../arbitration/policy.ts';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.ts';
-import { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
+import { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer-choices.ts';
 import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
-import { fileFormatOf, jsonlWriter, readRecordFile } from '../../io/files.ts';
-import { log } from '../../log.ts';
 import type { Metric, Trajectory } from '../../schemas/types.ts';
-import { validateTrajectory } from '../../schemas/validate.ts';
-import { openPrismScorer, type PrismScorer } from '../../scorer/index.ts';
+import type { PrismScorer } from '../../scorer/index.ts';
 import type { NormMethodSetting } from '../../scorer/norms.ts';
 
 function positiveInt(v: string): number {
@@ -33,8 +30,8 @@ function oneOf<T extends string>(choices: readonly T[]): (v: string) => T {
 }
 
 /** Newlines in a JSONL file, for the progress bar's total (0 = unknown: stdin or Avro). */
-async function countLines(path: string): Promise<number> {
-  if (path === '-' || fileFormatOf(path) !== 'jsonl') return 0;
+async function countLines(path: string, format: string): Promise<number> {
+  if (path === '-' || format !== 'jsonl') return 0;
   let n = 0;
   for await (const chunk of createReadStream(path)) {
     const buf = chunk as Buffer;
@@ -93,6 +90,18 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: ScoreFlags) => {
       if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
+      // Loaded on use, so other commands and --help do not pay for tfjs, avsc and pino.
+      const [
+        { fileFormatOf, jsonlWriter, readRecordFile },
+        { log },
+        { validateTrajectory },
+        { openPrismScorer },
+      ] = await Promise.all([
+        import('../../io/files.ts'),
+        import('../../log.ts'),
+        import('../../schemas/validate.ts'),
+        import('../../scorer/index.ts'),
+      ]);
       const format = fileFormatOf(flags.in); // fails early on an unknown extension
       if (flags.out !== '-' && fileFormatOf(flags.out) !== 'jsonl')
         throw new ConfigError('--out must be a .jsonl file or -');
@@ -115,7 +124,7 @@ export function register(program: Command): void {
         flags.out !== '-',
         flags.out,
       );
-      const total = await countLines(flags.in);
+      const total = await countLines(flags.in, format);
       const bar =
         flags.progress && process.stderr.isTTY
           ? new cliProgress.SingleBar(

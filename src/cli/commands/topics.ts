@@ -1,7 +1,14 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { resolveBrokers } from '../../config/kafka.ts';
-import { withAdmin } from '../../kafka/admin/connect.ts';
-import { ensureTopics, listTopics, prismTopicSpecs } from '../../kafka/admin/topics.ts';
+
+/** The Kafka admin code (kafkajs, zod), imported on use so `prism --help` and other commands skip it. */
+async function loadAdmin() {
+  const [{ resolveBrokers }, { withAdmin }, topics] = await Promise.all([
+    import('../../config/kafka.ts'),
+    import('../../kafka/admin/connect.ts'),
+    import('../../kafka/admin/topics.ts'),
+  ]);
+  return { resolveBrokers, withAdmin, ...topics };
+}
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
@@ -20,6 +27,7 @@ export function register(program: Command): void {
     .option('--partitions <n>', 'partitions per new topic', parsePositiveInt, 3)
     .option('--brokers <list>', BROKERS_HELP)
     .action(async (opts: { partitions: number; brokers?: string }) => {
+      const { resolveBrokers, withAdmin, ensureTopics, prismTopicSpecs } = await loadAdmin();
       const brokers = resolveBrokers(opts.brokers);
       const specs = prismTopicSpecs(undefined, { partitions: opts.partitions });
       const res = await withAdmin(brokers, 'create topics', (admin) => ensureTopics(admin, specs));
@@ -40,6 +48,7 @@ export function register(program: Command): void {
     .option('--brokers <list>', BROKERS_HELP)
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { brokers?: string; json?: boolean }) => {
+      const { resolveBrokers, withAdmin, listTopics } = await loadAdmin();
       const brokers = resolveBrokers(opts.brokers);
       const infos = await withAdmin(brokers, 'list topics', (admin) => listTopics(admin));
       if (opts.json === true) {

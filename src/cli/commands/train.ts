@@ -1,9 +1,7 @@
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../../backend/select.ts';
-import { loadConfig, type ConfigOverride } from '../../config/load.ts';
-import { log } from '../../log.ts';
-import { startTrainer } from '../../trainer/run.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
+import type { ConfigOverride } from '../../config/load.ts';
 import type { TrainerKind } from '../../trainer/types.ts';
 
 interface TrainFlags {
@@ -30,6 +28,12 @@ function backendChoice(v: string): BackendChoice {
 }
 
 async function train(kind: TrainerKind, flags: TrainFlags): Promise<void> {
+  // Loaded on use, so `prism --help` and the other commands do not pay for tfjs, kafkajs and zod.
+  const [{ loadConfig }, { log }, { startTrainer }] = await Promise.all([
+    import('../../config/load.ts'),
+    import('../../log.ts'),
+    import('../../trainer/run.ts'),
+  ]);
   const overrides: ConfigOverride[] = [];
   if (flags.brokers !== undefined)
     overrides.push({ path: 'kafka.brokers', value: flags.brokers, source: '--brokers' });
@@ -84,6 +88,8 @@ async function train(kind: TrainerKind, flags: TrainFlags): Promise<void> {
     bar?.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    // kafkajs reconnect timers (a lost broker) must not hold the exit; main.ts sets the code.
+    setTimeout(() => process.exit(), 500).unref();
   }
 }
 

@@ -8,11 +8,15 @@ import type { KafkaVersion } from './versions.ts';
 /** Ports of the CLI-managed broker; PRISM_KAFKA_BROKERS defaults to 127.0.0.1:19092 to match. */
 export const DEFAULT_CLIENT_PORT = 19092;
 export const DEFAULT_CONTROLLER_PORT = 19093;
+/** SASL_SSL listener of `prism kafka up --secure`. */
+export const DEFAULT_SECURE_PORT = 19094;
 
 export interface UpOptions {
   version: KafkaVersion;
   clientPort?: number;
   controllerPort?: number;
+  /** also start a SASL_SSL (SCRAM + TLS) listener on this port */
+  securePort?: number;
   runDir?: string;
   cacheDir?: string;
   onFetchProgress?: (p: FetchProgress) => void;
@@ -46,6 +50,7 @@ export async function localBrokerUp(opts: UpOptions): Promise<UpResult> {
     libsDir: jars.libsDir,
     clientPort: opts.clientPort ?? DEFAULT_CLIENT_PORT,
     controllerPort: opts.controllerPort ?? DEFAULT_CONTROLLER_PORT,
+    securePort: opts.securePort,
     runDir,
     detached: true,
   });

@@ -16,6 +16,8 @@ export interface ServerConfigInput {
   controllerPort: number;
   /** absolute path of the (fresh) data dir, becomes log.dirs */
   dataDir: string;
+  /** `--secure`: a SASL_SSL listener on this port with these extra lines (secure.ts) */
+  secure?: { port: number; lines: readonly string[] };
 }
 
 function assertPort(name: string, port: number): void {
@@ -28,6 +30,13 @@ function assertPort(name: string, port: number): void {
 export function renderServerProperties(input: ServerConfigInput, templateDir = deployLocalDir()): string {
   assertPort('clientPort', input.clientPort);
   assertPort('controllerPort', input.controllerPort);
+  if (input.secure !== undefined) {
+    assertPort('securePort', input.secure.port);
+    if ([input.clientPort, input.controllerPort].includes(input.secure.port))
+      throw new RangeError(
+        `the secure port must differ from the client and controller ports (${input.secure.port})`,
+      );
+  }
   if (input.clientPort === input.controllerPort) {
     throw new RangeError(`client and controller port must differ (both ${input.clientPort})`);
   }
@@ -39,6 +48,10 @@ export function renderServerProperties(input: ServerConfigInput, templateDir = d
     // java.util.Properties treats backslash as an escape; forward slashes work on every OS.
     dataDir: input.dataDir.replaceAll('\\', '/'),
     versionSpecific: extra.length > 0 ? `\n# Kafka ${input.version}\n${extra.join('\n')}\n` : '',
+    secureListener: input.secure === undefined ? '' : `,SASL_SSL://127.0.0.1:${input.secure.port}`,
+    secureProtocol: input.secure === undefined ? '' : ',SASL_SSL:SASL_SSL',
+    secureSection:
+      input.secure === undefined ? '' : `\n# prism kafka up --secure\n${input.secure.lines.join('\n')}\n`,
   });
 }
 
@@ -97,6 +110,7 @@ export function brokerJvmArgs(input: JvmArgsInput, serverPropertiesPath: string)
 export function formatJvmArgs(
   input: Pick<JvmArgsInput, 'version' | 'libsDir' | 'tmpDir'> & { toolsLogConfigPath: string },
   serverPropertiesPath: string,
+  extraArgs: readonly string[] = [],
 ): string[] {
   return [
     '-Xmx256m',
@@ -112,5 +126,6 @@ export function formatJvmArgs(
     serverPropertiesPath,
     // Static controller.quorum.voters + plain format: never --standalone (an error on 4.1).
     '--ignore-formatted',
+    ...extraArgs,
   ];
 }

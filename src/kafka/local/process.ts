@@ -8,6 +8,7 @@ import { brokerJvmArgs, formatJvmArgs, loadLogConfigs, renderServerProperties } 
 import { execCollect, tailLines } from './exec.ts';
 import { canConnect, isPortFree } from './net.ts';
 import { deployLocalDir } from './paths.ts';
+import { createSecureMaterial, scramFormatArgs, secureServerProperties } from './secure.ts';
 import { requireJava } from './prerequisites.ts';
 import { brokerAddress, clearState, writeState, type BrokerState } from './state.ts';
 import type { KafkaVersion } from './versions.ts';
@@ -20,10 +21,17 @@ export interface StartBrokerOptions {
   libsDir: string;
   clientPort: number;
   controllerPort: number;
+  /** Also listen with SASL_SSL (SCRAM user + throw-away CA, see secure.ts) on this port. */
+  securePort?: number;
   /** configs, logs, state.json; created if missing */
   runDir: string;
-  /** log.dirs; wiped and formatted on every start. Default `<runDir>/data` */
+  /** log.dirs; wiped and formatted on every start unless keepData. Default `<runDir>/data` */
   dataDir?: string;
+  /**
+   * Restart on an existing data dir (topics, offsets and transactions survive): it is not wiped,
+   * and formatting skips it when already formatted (`--ignore-formatted`). Default false.
+   */
+  keepData?: boolean;
   heapMb?: number;
   /** readiness budget; default 60 s */
   startTimeoutMs?: number;
@@ -82,6 +90,10 @@ export async function logTail(state: Pick<BrokerState, 'logPath' | 'outPath'>, n
   return parts.length > 0 ? parts.join('\n') : '(no broker output)';
 }
 
+function scrub(text: string, secret: string | undefined): string {
+  return secret === undefined ? text : text.split(secret).join('[redacted]');
+}
+
 async function assertPortsFree(ports: readonly number[]): Promise<void> {
   for (const port of ports) {
     if (!(await isPortFree(HOST, port))) {
@@ -101,7 +113,11 @@ async function assertPortsFree(ports: readonly number[]): Promise<void> {
  */
 export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState> {
   const java = await requireJava();
-  await assertPortsFree([opts.clientPort, opts.controllerPort]);
+  await assertPortsFree([
+    opts.clientPort,
+    opts.controllerPort,
+    ...(opts.securePort === undefined ? [] : [opts.securePort]),
+  ]);
 
   const runDir = resolve(opts.runDir);
   const dataDir = resolve(opts.dataDir ?? join(runDir, 'data'));
@@ -122,10 +138,33 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
     startedAt: new Date().toISOString(),
   };
 
-  await rm(dataDir, { recursive: true, force: true });
+  if (opts.keepData !== true) await rm(dataDir, { recursive: true, force: true });
   await Promise.all([dataDir, logsDir, tmpDir].map((d) => mkdir(d, { recursive: true })));
   await Promise.all([rm(state.logPath, { force: true }), rm(state.outPath, { force: true })]);
-  await writeFile(serverPropertiesPath, renderServerProperties({ ...opts, dataDir }));
+  const material = opts.securePort === undefined ? undefined : await createSecureMaterial(runDir);
+  if (material !== undefined && opts.securePort !== undefined) {
+    state.secure = {
+      port: opts.securePort,
+      caFile: material.caFile,
+      mechanism: 'scram-sha-512',
+      username: material.username,
+      passwordFile: material.passwordFile,
+    };
+  }
+  await rm(serverPropertiesPath, { force: true });
+  await writeFile(
+    serverPropertiesPath,
+    renderServerProperties({
+      ...opts,
+      dataDir,
+      secure:
+        material === undefined || opts.securePort === undefined
+          ? undefined
+          : { port: opts.securePort, lines: secureServerProperties(opts.securePort, material) },
+    }),
+    // It holds the keystore password when secure.
+    { mode: 0o600 },
+  );
   const logs = loadLogConfigs(opts.version);
   const templates = deployLocalDir();
   await copyFile(join(templates, logs.serverFile), join(runDir, logs.serverFile));
@@ -141,12 +180,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
         toolsLogConfigPath: join(runDir, logs.toolsFile),
       },
       serverPropertiesPath,
+      material === undefined ? [] : scramFormatArgs(material),
     ),
   );
   if (format.code !== 0) {
     throw new BrokerError(
       'BROKER_FORMAT_FAILED',
-      `formatting ${dataDir} failed (exit ${format.code ?? format.signal}):\n${tailLines(format.output, 20)}`,
+      `formatting ${dataDir} failed (exit ${format.code ?? format.signal}):\n${scrub(tailLines(format.output, 20), material?.password)}`,
     );
   }
 

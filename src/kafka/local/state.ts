@@ -17,6 +17,18 @@ export interface BrokerState {
   /** JVM stdout/stderr */
   outPath: string;
   startedAt: string;
+  /** `--secure`: the SASL_SSL listener (secrets are files, never values, here) */
+  secure?: SecureListenerState;
+}
+
+export interface SecureListenerState {
+  port: number;
+  /** PEM of the CA clients must trust (kafka.ssl.caFile) */
+  caFile: string;
+  mechanism: 'scram-sha-512';
+  username: string;
+  /** 0600 file with the SCRAM password (kafka.sasl.passwordFile) */
+  passwordFile: string;
 }
 
 export function brokerAddress(state: Pick<BrokerState, 'host' | 'clientPort'>): string {

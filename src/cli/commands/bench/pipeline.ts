@@ -1,11 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { PLAIN_LOOP_RETRY_MS, startPlainLoop } from '../../../bench/pipeline/baseline.ts';
-import { PIPELINE_COLUMNS, runPipelineBench, type PipelineColumn } from '../../../bench/pipeline/run.ts';
+import { PIPELINE_COLUMNS, type PipelineColumn } from '../../../bench/pipeline/columns.ts';
 import { startMeta } from '../../../bench/machine.ts';
 import { pipelineTable } from '../../../bench/report/pipeline-table.ts';
 import { writeResult } from '../../../bench/results.ts';
-import { createKafka } from '../../../kafka/client.ts';
-import { log } from '../../../log.ts';
 import { listOf, positiveInt, positiveNumber, progressBar, resultsDir } from './common.ts';
 
 interface PipelineFlags {
@@ -79,6 +77,11 @@ export function registerPipeline(bench: Command): void {
       const meta = startMeta({ quick });
       const bar = progressBar('pipeline [{bar}] {value}/{total} {column} {phase}');
       let current = '';
+      // Loaded on use: the runner pulls in tfjs (model writing) and the broker code.
+      const [{ runPipelineBench }, { log }] = await Promise.all([
+        import('../../../bench/pipeline/run.ts'),
+        import('../../../log.ts'),
+      ]);
       const result = await runPipelineBench({
         brokers: brokerList(flags.brokers),
         columns: flags.columns,
@@ -134,10 +137,17 @@ export function registerPipeline(bench: Command): void {
         concurrency: number;
         initialRetryMs: number;
       }) => {
+        // Loaded on use: kafkajs and the client config (zod) are not needed to register the command.
+        const [{ createKafka }, { log }] = await Promise.all([
+          import('../../../kafka/client.ts'),
+          import('../../../log.ts'),
+        ]);
         const kafka = createKafka({
           brokers: brokerList(f.brokers) ?? [],
           clientId: 'prism-bench-plain',
           logger: log.child({ component: 'kafkajs' }),
+          // The expected CONCURRENT_TRANSACTIONS retries would log two lines per transaction; failures still throw.
+          logLevel: 'nothing',
           retry: { initialRetryTime: f.initialRetryMs },
         });
         const loop = await startPlainLoop({

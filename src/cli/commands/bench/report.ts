@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../../../bench/paths.ts';
-import { generateReport } from '../../../bench/report/report.ts';
-import { log } from '../../../log.ts';
 import { resultsDir } from './common.ts';
 
 export function registerReport(bench: Command): void {
@@ -15,6 +13,11 @@ export function registerReport(bench: Command): void {
     .option('--no-figures', 'tables only')
     .action(async (flags: { results?: string; out?: string; plots?: string; figures: boolean }) => {
       const out = flags.out === undefined ? join(repoRoot(), 'BENCHMARKS.md') : resolve(flags.out);
+      // vega + resvg load only for this command.
+      const [{ generateReport }, { log }] = await Promise.all([
+        import('../../../bench/report/report.ts'),
+        import('../../../log.ts'),
+      ]);
       const r = await generateReport({
         resultsDir: resultsDir(flags.results),
         out,

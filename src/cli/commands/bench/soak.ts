@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { startMeta } from '../../../bench/machine.ts';
 import { soakTable } from '../../../bench/report/soak-table.ts';
 import { writeResult } from '../../../bench/results.ts';
-import { runSoak } from '../../../bench/soak.ts';
-import { log } from '../../../log.ts';
 import { positiveInt, positiveNumber, progressBar, resultsDir } from './common.ts';
 
 interface SoakFlags {
@@ -63,6 +61,10 @@ export function registerSoak(bench: Command): void {
         ?.split(',')
         .map((s) => s.trim())
         .filter((s) => s !== '');
+      const [{ runSoak }, { log }] = await Promise.all([
+        import('../../../bench/soak.ts'),
+        import('../../../log.ts'),
+      ]);
       const result = await runSoak({
         brokers: brokers !== undefined && brokers.length > 0 ? brokers : undefined,
         minutes,

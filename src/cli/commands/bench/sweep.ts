@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import type { BackendChoice } from '../../../backend/index.ts';
+import type { BackendChoice } from '../../../backend/choices.ts';
 import { ConfigError } from '../../../errors.ts';
 import { startMeta } from '../../../bench/machine.ts';
 import { sweepTable } from '../../../bench/report/sweep-table.ts';
 import { writeResult } from '../../../bench/results.ts';
-import { fullGrid, grid, quickGrid, runSweep, type SweepConfig } from '../../../bench/scorer-sweep.ts';
-import { log } from '../../../log.ts';
+import type { SweepConfig } from '../../../bench/scorer-sweep.ts';
 import { PRESETS, type Preset } from '../../../model/config.ts';
 import { intList, listOf, progressBar, resultsDir } from './common.ts';
 
@@ -46,11 +45,11 @@ export function addSweepOptions(cmd: Command): Command {
     .option('--results <dir>', 'with --sweep: results folder (default bench/results)');
 }
 
-function configsOf(flags: SweepFlags): SweepConfig[] {
+function configsOf(flags: SweepFlags, g: typeof import('../../../bench/scorer-sweep.ts')): SweepConfig[] {
   const custom = flags.presets !== undefined || flags.batches !== undefined || flags.seqs !== undefined;
-  if (!custom) return flags.quick === true ? quickGrid() : fullGrid();
+  if (!custom) return flags.quick === true ? g.quickGrid() : g.fullGrid();
   const full = { presets: ['tiny', 'small'] as Preset[], batches: [8, 16, 32], seqs: [128, 256, 512] };
-  return grid(flags.presets ?? full.presets, flags.batches ?? full.batches, flags.seqs ?? full.seqs);
+  return g.grid(flags.presets ?? full.presets, flags.batches ?? full.batches, flags.seqs ?? full.seqs);
 }
 
 /** Runs the sweep when `--sweep` is given; returns false otherwise (the single-configuration bench runs). */
@@ -60,7 +59,11 @@ export async function runSweepIfAsked(flags: SweepFlags): Promise<boolean> {
     throw new ConfigError('--sweep runs the built-in presets; drop --model (or use --presets)');
   if (flags.backends.length !== 1)
     throw new ConfigError('--sweep runs on one backend: give a single --backends value');
-  const configs = configsOf(flags);
+  const [sweep, { log }] = await Promise.all([
+    import('../../../bench/scorer-sweep.ts'),
+    import('../../../log.ts'),
+  ]);
+  const configs = configsOf(flags, sweep);
   const quick = flags.quick === true;
   const meta = startMeta({ quick });
   const dir = resultsDir(flags.results);
@@ -70,22 +73,24 @@ export async function runSweepIfAsked(flags: SweepFlags): Promise<boolean> {
     { configs: configs.length, reps: flags.reps, backend: flags.backends[0] },
     'scorer sweep: starting',
   );
-  const result = await runSweep({
-    configs,
-    backend: flags.backends[0],
-    reps: flags.reps,
-    ceiling: flags.ceiling,
-    ceilingN: flags.ceilingSize,
-    logger: log,
-    meta,
-    onConfig: (i, c) => {
-      bar?.update(i, { config: `${c.preset} ${c.batch}×${c.seq}` });
-      log.info({ ...c, index: i + 1, of: configs.length }, 'scorer sweep: configuration');
-    },
-    onPartial: async (partial) => {
-      await writeResult(dir, partial);
-    },
-  }).finally(() => bar?.stop());
+  const result = await sweep
+    .runSweep({
+      configs,
+      backend: flags.backends[0],
+      reps: flags.reps,
+      ceiling: flags.ceiling,
+      ceilingN: flags.ceilingSize,
+      logger: log,
+      meta,
+      onConfig: (i, c) => {
+        bar?.update(i, { config: `${c.preset} ${c.batch}×${c.seq}` });
+        log.info({ ...c, index: i + 1, of: configs.length }, 'scorer sweep: configuration');
+      },
+      onPartial: async (partial) => {
+        await writeResult(dir, partial);
+      },
+    })
+    .finally(() => bar?.stop());
   const path = await writeResult(dir, result);
   const c = result.ceiling;
   process.stdout.write(

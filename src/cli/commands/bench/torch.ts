@@ -1,12 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { BACKEND_CHOICES, type BackendChoice } from '../../../backend/index.ts';
+import { BACKEND_CHOICES, type BackendChoice } from '../../../backend/choices.ts';
 import { startMeta } from '../../../bench/machine.ts';
 import { torchTable, torchVersions } from '../../../bench/report/torch-table.ts';
 import { writeResult } from '../../../bench/results.ts';
-import { runTorchBench } from '../../../bench/torch.ts';
-import { log } from '../../../log.ts';
 import { PRESETS, type Preset } from '../../../model/config.ts';
-import { listOf, positiveInt, resultsDir } from './common.ts';
+import { availableParallelism } from 'node:os';
+import { intList, listOf, positiveInt, resultsDir } from './common.ts';
 
 interface TorchFlags {
   presets?: Preset[];
@@ -14,7 +13,7 @@ interface TorchFlags {
   seq: number;
   reps: number;
   backend: BackendChoice;
-  threads?: number;
+  threads?: number[];
   python?: string;
   attn: 'sdpa' | 'eager';
   quick?: boolean;
@@ -41,7 +40,11 @@ export function registerTorch(bench: Command): void {
       },
       'auto',
     )
-    .option('--threads <n>', 'torch threads (default: the tfjs backend’s)', positiveInt)
+    .option(
+      '--threads <list>',
+      'thread counts to compare at, both sides (default: 1 and the core count)',
+      intList,
+    )
     .option(
       '--python <path>',
       'python with torch + transformers (default PRISM_TORCH_PYTHON, else bench/pytorch/.venv)',
@@ -59,18 +62,22 @@ export function registerTorch(bench: Command): void {
     .option('--results <dir>', 'results folder (default bench/results)')
     .action(async (flags: TorchFlags) => {
       const quick = flags.quick === true;
+      const [{ runTorchBench }, { log }] = await Promise.all([
+        import('../../../bench/torch.ts'),
+        import('../../../log.ts'),
+      ]);
       const result = await runTorchBench({
         presets: flags.presets ?? (quick ? ['tiny'] : [...PRESETS]),
         batch: flags.batch ?? (quick ? 8 : 16),
         seq: flags.seq,
         reps: flags.reps,
         backend: flags.backend,
-        threads: flags.threads,
+        threads: flags.threads ?? [...new Set([1, availableParallelism()])],
         python: flags.python,
         attention: flags.attn,
         logger: log,
         meta: startMeta({ quick }),
-        onPreset: (preset) => log.info({ preset }, 'torch bench: preset'),
+        onStep: (preset, threads) => log.info({ preset, threads }, 'torch bench: step'),
       });
       const path = await writeResult(resultsDir(flags.results), result);
       process.stdout.write(

@@ -1,0 +1,361 @@
+/**
+ * Broker faults: a private broker (helpers/own-broker.ts) is stopped mid-stream — once with
+ * SIGTERM, once with SIGKILL — and restarted on the same ports and data dir while `prism run`
+ * (deterministic scorer) and `prism train sft` (tiny model) keep running. Both must report
+ * not-ready on /readyz during the outage, ready after, and lose or repeat nothing. A broker that
+ * stays away longer than kafka.unavailablePatienceMs makes both exit non-zero without a partial
+ * commit.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Message } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordCodec } from '../../src/schemas/codec.ts';
+import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { readIdLog } from '../../src/trainer/id-log.ts';
+import { countingTrajectory } from '../unit/trainer-fixtures.ts';
+import { uniqueName } from './helpers/kafka.ts';
+import { OwnBroker, readCommittedFrom } from './helpers/own-broker.ts';
+import { ROOT, diagnostics, type RunningCli } from './run-fixtures.ts';
+import { tempDir, tinyModelDir } from './train-helpers.ts';
+
+let broker: OwnBroker;
+const tmp = tempDir('fault-broker-');
+
+beforeAll(async () => {
+  broker = await OwnBroker.start();
+}, 120_000);
+
+afterAll(async () => {
+  await broker?.destroy();
+  tmp.remove();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  budgetMs = 120_000,
+): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function cli(args: string[]): RunningCli {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'prism.mjs'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PRISM_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  // PRISM_TEST_LOG_DIR=<dir> keeps each child's JSON log for a post-mortem.
+  const keep = process.env.PRISM_TEST_LOG_DIR;
+  const file = keep ? join(keep, `${args[0]}-${args[1]}-${child.pid}.log`) : undefined;
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+    if (file) appendFileSync(file, d);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, stderr: () => err };
+}
+
+/** The HTTP port a child logged (`prism run`: "http server listening"; trainer: metricsPort). */
+async function portOf(p: RunningCli): Promise<number> {
+  let port = 0;
+  await waitFor('the HTTP port in the logs', () => {
+    const line =
+      p
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('http server listening')) ?? '';
+    const found = /"port":(\d+)/.exec(line);
+    if (found) port = Number(found[1]);
+    return port > 0;
+  });
+  return port;
+}
+
+async function readyStatus(port: number): Promise<number> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+    await res.text();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls /readyz in the background; `seen()` lists the distinct statuses since the last reset. */
+function pollReady(port: number): { seen: () => Set<number>; reset: () => void; stop: () => void } {
+  let seen = new Set<number>();
+  let on = true;
+  void (async () => {
+    while (on) {
+      seen.add(await readyStatus(port));
+      await sleep(250);
+    }
+  })();
+  return { seen: () => seen, reset: () => (seen = new Set()), stop: () => (on = false) };
+}
+
+const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+
+async function produce(topic: string, from: number, to: number): Promise<string[]> {
+  const messages: Message[] = [];
+  const keys: string[] = [];
+  for (let i = from; i < to; i++) {
+    const id = `f-${i}`;
+    messages.push({ key: id, value: await codec.encode(countingTrajectory(id, i % 40)) });
+    keys.push(id);
+  }
+  const producer = broker.kafka('fault-input').producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 500)
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+  } finally {
+    await producer.disconnect();
+  }
+  return keys;
+}
+
+async function createTopics(names: Record<string, number>): Promise<void> {
+  const admin = broker.kafka('fault-admin').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.entries(names).map(([topic, numPartitions]) => ({
+        topic,
+        numPartitions,
+        replicationFactor: 1,
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function committed(group: string, topic: string): Promise<bigint> {
+  const admin = broker.kafka('fault-offsets').admin();
+  await admin.connect();
+  try {
+    const [e] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return (e?.partitions ?? []).reduce((s, p) => s + (BigInt(p.offset) > 0n ? BigInt(p.offset) : 0n), 0n);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface Setup {
+  topics: { trajectories: string; sft: string; rl: string; dlq: string; modelUpdates: string };
+  group: string;
+}
+
+async function setup(prefix: string): Promise<Setup> {
+  const topics = {
+    trajectories: uniqueName(`${prefix}-in`),
+    sft: uniqueName(`${prefix}-sft`),
+    rl: uniqueName(`${prefix}-rl`),
+    dlq: uniqueName(`${prefix}-dlq`),
+    modelUpdates: uniqueName(`${prefix}-upd`),
+  };
+  await createTopics({
+    [topics.trajectories]: 3,
+    [topics.sft]: 2,
+    [topics.rl]: 2,
+    [topics.dlq]: 1,
+    [topics.modelUpdates]: 1,
+  });
+  return { topics, group: uniqueName(`${prefix}-group`) };
+}
+
+function runCli(s: Setup, extra: Record<string, string | number> = {}): RunningCli {
+  const settings: Record<string, string | number> = {
+    'topics.trajectories': s.topics.trajectories,
+    'topics.sft': s.topics.sft,
+    'topics.rl': s.topics.rl,
+    'topics.dlq': s.topics.dlq,
+    'scorer.kind': 'deterministic',
+    'scorer.deterministic.delayMs': 20,
+    'arbitration.policy': 'threshold',
+    'arbitration.threshold': 0.5,
+    'consumer.sessionTimeoutMs': 6000,
+    'consumer.heartbeatIntervalMs': 1000,
+    'consumer.maxWaitTimeMs': 200,
+    'lifecycle.drainTimeoutMs': 5000,
+    'lifecycle.shutdownTimeoutMs': 15_000,
+    'batch.size': 32,
+    'batch.maxWaitMs': 100,
+    'http.port': 0,
+    'http.brokerStaleMs': 2000,
+    ...extra,
+  };
+  return cli([
+    'run',
+    '--brokers',
+    broker.brokers.join(','),
+    '--group',
+    s.group,
+    '--no-dashboard',
+    ...Object.entries(settings).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+  ]);
+}
+
+async function trainerCli(
+  s: Setup,
+  name: string,
+  patienceMs: number,
+): Promise<{ p: RunningCli; idLog: string }> {
+  const dir = join(tmp.path, name);
+  const idLog = join(dir, 'ids.jsonl');
+  const configPath = join(tmp.path, `${name}.yaml`);
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      kafka: { brokers: broker.brokers, unavailablePatienceMs: patienceMs },
+      topics: s.topics,
+      trainer: {
+        checkpointRoot: join(dir, 'ckpt'),
+        backend: 'cpu',
+        sft: {
+          modelId: `${name}-sft`,
+          groupId: uniqueName(`${name}-g`),
+          initModelDir: await tinyModelDir(tmp.path, 7),
+          idLog,
+          microBatchSize: 8,
+          maxBatchWaitMs: 300,
+          maxSeqLen: 32,
+          checkpoint: { everySteps: 10, everySeconds: 3600 },
+          metrics: { port: 0 },
+          sessionTimeoutMs: 6000,
+        },
+      },
+    }),
+  );
+  return { p: cli(['train', 'sft', '--config', configPath, '--no-progress']), idLog };
+}
+
+describe('broker restart mid-stream', () => {
+  it('prism run and prism train sft ride out a SIGTERM and a SIGKILL restart: not ready while away, nothing lost or repeated', async ({
+    annotate,
+  }) => {
+    const s = await setup('fault');
+    const keys = await produce(s.topics.trajectories, 0, 1200);
+    const run = runCli(s);
+    const { p: trainer, idLog } = await trainerCli(s, 'fault', 120_000);
+    try {
+      const [runPort, trainPort] = [await portOf(run), await portOf(trainer)];
+      const runReady = pollReady(runPort);
+      const trainReady = pollReady(trainPort);
+      await waitFor('run ready', async () => (await readyStatus(runPort)) === 200, 60_000);
+      await waitFor(
+        'the run to commit 300 records',
+        async () => (await committed(s.group, s.topics.trajectories)) >= 300n,
+      );
+
+      const outages: string[] = [];
+      for (const [signal, next] of [
+        ['SIGTERM', 2000],
+        ['SIGKILL', 2800],
+      ] as const) {
+        await broker.kill(signal);
+        runReady.reset();
+        trainReady.reset();
+        const t0 = Date.now();
+        await sleep(4000);
+        await broker.up(true);
+        await waitFor(
+          `both ready again after the ${signal} restart`,
+          async () => (await readyStatus(runPort)) === 200 && (await readyStatus(trainPort)) === 200,
+          90_000,
+        );
+        outages.push(`${signal}: ${Date.now() - t0} ms`);
+        expect(runReady.seen().has(503), `run reported 503 during the ${signal} outage`).toBe(true);
+        expect(trainReady.seen().has(503), `trainer reported 503 during the ${signal} outage`).toBe(true);
+        expect(run.child.exitCode).toBe(null);
+        expect(trainer.child.exitCode).toBe(null);
+        keys.push(...(await produce(s.topics.trajectories, keys.length, next)));
+      }
+      runReady.stop();
+      trainReady.stop();
+
+      await waitFor(
+        'every input committed',
+        async () => (await committed(s.group, s.topics.trajectories)) >= BigInt(keys.length),
+        120_000,
+      );
+      const out = await readCommittedFrom(broker.brokers, s.topics.sft, s.topics.rl, s.topics.dlq);
+      const counts = new Map<string, number>();
+      for (const r of out) counts.set(r.key ?? '<null>', (counts.get(r.key ?? '<null>') ?? 0) + 1);
+      const problems = keys.filter((k) => counts.get(k) !== 1).map((k) => `${k}: ${counts.get(k) ?? 0}`);
+      expect(problems, diagnostics({ run })).toEqual([]);
+      expect(counts.size).toBe(keys.length);
+
+      const sftKeys = out.filter((r) => r.topic === s.topics.sft).map((r) => r.key);
+      await waitFor(
+        'the trainer to train every SFT record',
+        () => readIdLog(idLog).entries.length >= sftKeys.length,
+        120_000,
+      );
+      await sleep(1000);
+      const ids = readIdLog(idLog).entries.map((e) => e.id);
+      expect(new Set(ids).size, 'no record trained twice').toBe(ids.length);
+      expect([...ids].sort()).toEqual([...sftKeys].sort());
+      await annotate(`${keys.length} inputs, ${sftKeys.length} trained; outages ${outages.join(', ')}`);
+    } finally {
+      run.child.kill('SIGTERM');
+      trainer.child.kill('SIGTERM');
+    }
+    expect((await run.exited).code, diagnostics({ run })).toBe(0);
+    expect((await trainer.exited).code, diagnostics({ trainer })).toBe(0);
+  }, 300_000);
+
+  it('a broker away longer than kafka.unavailablePatienceMs stops run and trainer non-zero, with no partial commit', async () => {
+    const s = await setup('patience');
+    const keys = await produce(s.topics.trajectories, 0, 1500);
+    const run = runCli(s, { 'kafka.unavailablePatienceMs': 5000, 'scorer.deterministic.delayMs': 40 });
+    const { p: trainer } = await trainerCli(s, 'patience', 5000);
+    await waitFor(
+      'the run to commit 200 records',
+      async () => (await committed(s.group, s.topics.trajectories)) >= 200n,
+    );
+    await broker.kill('SIGKILL');
+    const [r, t] = await Promise.all([run.exited, trainer.exited]);
+    expect(r.code, diagnostics({ run })).not.toBe(0);
+    expect(r.code).not.toBe(null);
+    expect(t.code, diagnostics({ trainer })).not.toBe(0);
+    expect(run.stderr()).toMatch(/BROKER_UNAVAILABLE/);
+    expect(run.stderr()).toMatch(/unavailablePatienceMs=5000/);
+    expect(trainer.stderr()).toMatch(/BROKER_UNAVAILABLE/);
+
+    await broker.up(true);
+    const again = runCli(s);
+    try {
+      await waitFor(
+        'every input committed',
+        async () => (await committed(s.group, s.topics.trajectories)) >= BigInt(keys.length),
+        120_000,
+      );
+    } finally {
+      again.child.kill('SIGTERM');
+    }
+    expect((await again.exited).code, diagnostics({ again })).toBe(0);
+    const out = await readCommittedFrom(broker.brokers, s.topics.sft, s.topics.rl, s.topics.dlq);
+    const counts = new Map<string, number>();
+    for (const o of out) counts.set(o.key ?? '<null>', (counts.get(o.key ?? '<null>') ?? 0) + 1);
+    expect(
+      keys.filter((k) => counts.get(k) !== 1),
+      diagnostics({ run, again }),
+    ).toEqual([]);
+    expect(out.length).toBe(keys.length);
+  }, 240_000);
+});
