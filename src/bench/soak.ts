@@ -7,6 +7,7 @@ import { arbitrationSection } from '../config/arbitrator.ts';
 import { batchSection } from '../config/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { createKafka } from '../kafka/client.ts';
+import { PLAINTEXT_SECURITY } from '../kafka/security/resolve.ts';
 import { freePorts } from '../kafka/local/net.ts';
 import type { Logger } from '../log.ts';
 import type { RunMeta } from './machine.ts';
@@ -121,7 +122,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const warmup = arbitrationSection.parse({}).warmup;
   const broker = await openBenchBroker({ brokers: o.brokers, logger: log });
   const modelDir = await mkdtemp(join(tmpdir(), 'prism-soak-model-'));
-  const kafka = createKafka({ brokers: broker.brokers, clientId: 'prism-bench-soak', logLevel: 'nothing' });
+  const kafka = createKafka({
+    brokers: broker.brokers,
+    clientId: 'prism-bench-soak',
+    logLevel: 'nothing',
+    security: PLAINTEXT_SECURITY,
+  });
   let producer: Producer | undefined;
   let child: BenchChild | undefined;
   let observer: LatencyObserver | undefined;

@@ -6,6 +6,7 @@ import { generate } from '../gen/generate.ts';
 import { withAdmin } from '../kafka/admin/connect.ts';
 import { ensureTopics, prismTopicSpecs } from '../kafka/admin/topics.ts';
 import { createKafka } from '../kafka/client.ts';
+import { PLAINTEXT_SECURITY } from '../kafka/security/resolve.ts';
 import { pidAlive } from '../kafka/local/process.ts';
 import { DEFAULT_KAFKA_VERSION, type KafkaVersion } from '../kafka/local/versions.ts';
 import { log as rootLog, type Logger } from '../log.ts';
@@ -154,8 +155,13 @@ async function stages(run: Run, started: number): Promise<DemoSummary> {
   });
   await guard.race(
     phases.time('topics', () =>
-      withAdmin([broker.address], 'create the demo topics', (admin) =>
-        ensureTopics(admin, prismTopicSpecs(config.topics, { partitions: 3, replicationFactor: 1 })),
+      withAdmin(
+        [broker.address],
+        'create the demo topics',
+        (admin) =>
+          ensureTopics(admin, prismTopicSpecs(config.topics, { partitions: 3, replicationFactor: 1 })),
+        // The demo's own broker is plaintext, whatever PRISM_KAFKA_SASL_* the shell has.
+        { security: PLAINTEXT_SECURITY },
       ),
     ),
   );
@@ -165,6 +171,7 @@ async function stages(run: Run, started: number): Promise<DemoSummary> {
     brokers: [broker.address],
     clientId: 'prism-demo',
     logger: log.child({ component: 'kafkajs' }),
+    security: PLAINTEXT_SECURITY,
   });
   ui.line('▸ starting the SFT and RL trainers (from the warm-started model) and the arbitrator');
   const c = await guard.race(

@@ -13,7 +13,9 @@ export type ScorerErrorCode = 'NON_FINITE_GRADIENT' | 'SCORING_FAILED' | 'BACKEN
 
 /** Errors after which the tfjs backend cannot be trusted any more. */
 export function isFatalBackendError(err: unknown): boolean {
-  if (err instanceof WebAssembly.RuntimeError) return true;
+  // WebAssembly.RuntimeError, looked up at run time: the Node-only lib set has no WebAssembly types.
+  const wasm = (globalThis as { WebAssembly?: { RuntimeError: new () => Error } }).WebAssembly;
+  if (wasm !== undefined && err instanceof wasm.RuntimeError) return true;
   const msg = err instanceof Error ? err.message : String(err);
   return /memory access out of bounds|table index is out of bounds|Aborted\(|unreachable executed/.test(msg);
 }

@@ -14,6 +14,7 @@ export class TrainerMetrics {
   readonly deadLetters: Counter<'reason'>;
   readonly checkpoints: Counter;
   readonly publishFailures: Counter;
+  readonly commitsSkipped: Counter;
   readonly loss: Gauge;
   readonly lr: Gauge;
   readonly gradNorm: Gauge;
@@ -56,6 +57,10 @@ export class TrainerMetrics {
     this.publishFailures = c(
       'model_update_publish_failures_total',
       'ModelUpdates that could not be published.',
+    );
+    this.commitsSkipped = c(
+      'offset_commits_skipped_total',
+      'Offset commits skipped because the member was evicted (the checkpoint holds the offsets).',
     );
     this.loss = g('loss', 'Loss of the last optimizer step (mean over its tokens or sequences).');
     this.lr = g('learning_rate', 'Learning rate of the last step.');

@@ -21,6 +21,7 @@ import { KafkaTrainerSink } from './kafka/sink.ts';
 import { RetryingTrainerSink, isGenerationErrorDeep } from './kafka/retrying-sink.ts';
 import { isBrokerUnavailableError } from '../producer/errors.ts';
 import { startBrokerWatchdog } from '../kafka/watchdog.ts';
+import { withHeartbeat } from '../consumer/heartbeat.ts';
 import { TrainerLoop, type LoopOptions } from './loop.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { TrainerMetrics } from './metrics.ts';
@@ -165,7 +166,13 @@ export async function startTrainer(
         modelUpdatesTopic: config.topics.modelUpdates,
         modelId: cfg.modelId,
       }),
-      { patienceMs: config.kafka.unavailablePatienceMs, log, stopped: () => status.stopping },
+      {
+        patienceMs: config.kafka.unavailablePatienceMs,
+        log,
+        stopped: () => status.stopping,
+        // Eviction is not fatal: the checkpoint holds the offsets; after the rejoin GROUP_JOIN seeks there.
+        onCommitSkipped: () => metrics.commitsSkipped.inc(),
+      },
     );
     const seq = {
       tokenizer: booted.tokenizer,
@@ -346,6 +353,8 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     p.status.joined = false;
+    // A restarted consumer gets a new runner; the old one's heartbeat must not be reused.
+    heartbeatFn = undefined;
     if (!payload.restart) fail(payload.error);
   });
   consumer.on(consumer.events.REBALANCING, () => {
@@ -357,6 +366,20 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   consumer.on(consumer.events.REQUEST, brokerOk);
   consumer.on(consumer.events.HEARTBEAT, brokerOk);
 
+  // kafkajs heartbeats only between batches, and its payload heartbeat() is the runner's
+  // (it reads the group's current member/generation), so the latest one is kept for the ticker.
+  let heartbeatFn: (() => Promise<void>) | undefined;
+  const heartbeatEveryMs = Math.max(250, Math.min(3000, Math.floor(p.cfg.sessionTimeoutMs / 3)));
+  // A heartbeat lost to a broker restart or a rebalance is not fatal: kafkajs rejoins on its
+  // next request, and the lineage (not the group generation) decides what is trained.
+  const beat = async (): Promise<void> => {
+    if (heartbeatFn === undefined || stopping) return;
+    await heartbeatFn().catch((err: unknown) => {
+      if (!isBrokerUnavailableError(err) && !isGenerationErrorDeep(err)) throw err;
+      log.warn({ err: errorMessage(err) }, 'heartbeat failed; the consumer will rejoin');
+    });
+  };
+
   const eachBatch = async ({
     batch,
     resolveOffset,
@@ -365,47 +388,46 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     isStale,
   }: EachBatchPayload): Promise<void> => {
     if (stopping) return;
-    await serial(async () => {
-      if (stopping) return;
-      const records: InputRecord[] = [];
-      const rejected: Rejected[] = [];
-      for (const m of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        if (booted.ledger.deliver(batch.topic, batch.partition, m.offset)) {
-          const base = {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key,
-            raw: m.value,
-            headers: (m.headers ?? {}) as InputRecord['headers'],
-          };
-          try {
-            records.push({ ...base, value: await codecs.decodeScored(m.value) });
-          } catch (err) {
-            if (!(err instanceof PrismError)) throw err;
-            rejected.push({ record: base, error: err });
+    heartbeatFn = heartbeat;
+    // Waiting here for a ticker step/checkpoint would otherwise starve the membership.
+    await withHeartbeat(
+      beat,
+      heartbeatEveryMs,
+      serial(async () => {
+        if (stopping) return;
+        const records: InputRecord[] = [];
+        const rejected: Rejected[] = [];
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale()) break;
+          if (booted.ledger.deliver(batch.topic, batch.partition, m.offset)) {
+            const base = {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key,
+              raw: m.value,
+              headers: (m.headers ?? {}) as InputRecord['headers'],
+            };
+            try {
+              records.push({ ...base, value: await codecs.decodeScored(m.value) });
+            } catch (err) {
+              if (!(err instanceof PrismError)) throw err;
+              rejected.push({ record: base, error: err });
+            }
           }
+          resolveOffset(m.offset);
         }
-        resolveOffset(m.offset);
-      }
-      await loop.reject(rejected);
-      await loop.offer(records);
-      await loop.pump(async () => {
-        // A heartbeat lost to a broker restart or a rebalance is not fatal: kafkajs rejoins on its
-        // next request, and the lineage (not the group generation) decides what is trained.
-        await heartbeat().catch((err: unknown) => {
-          if (!isBrokerUnavailableError(err) && !isGenerationErrorDeep(err)) throw err;
-          log.warn({ err: errorMessage(err) }, 'heartbeat failed; the consumer will rejoin');
-        });
-      });
-      const progress = booted.ledger.get(batch.topic, batch.partition);
-      if (progress !== undefined) {
-        const hw = BigInt(batch.highWatermark);
-        const lag = hw > progress.watermark ? hw - progress.watermark : 0n;
-        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag));
-      }
-    }).catch((err: unknown) => {
+        await loop.reject(rejected);
+        await loop.offer(records);
+        await loop.pump(beat);
+        const progress = booted.ledger.get(batch.topic, batch.partition);
+        if (progress !== undefined) {
+          const hw = BigInt(batch.highWatermark);
+          const lag = hw > progress.watermark ? hw - progress.watermark : 0n;
+          metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(lag));
+        }
+      }),
+    ).catch((err: unknown) => {
       fail(err);
     });
     wakeTicker();
@@ -425,7 +447,9 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     if (stopping) return;
     const wait = Math.min(Math.max(loop.nextDueIn(), 50), 1000);
     ticker = setTimeout(() => {
-      serial(() => loop.pump())
+      // Steps and checkpoints run here outside eachBatch: heartbeat between micro-batches (they
+      // block the event loop) and on a timer while a checkpoint is written.
+      serial(() => withHeartbeat(beat, heartbeatEveryMs, loop.pump(beat)))
         .then(schedule)
         .catch((err: unknown) => fail(err));
     }, wait);

@@ -6,6 +6,7 @@ import { arbitrationSection } from '../../config/arbitrator.ts';
 import { batchSection, consumerSection } from '../../config/schema.ts';
 import { errorMessage } from '../../errors.ts';
 import { createKafka } from '../../kafka/client.ts';
+import { PLAINTEXT_SECURITY } from '../../kafka/security/resolve.ts';
 import { freePorts } from '../../kafka/local/net.ts';
 import type { Logger } from '../../log.ts';
 import type { RunMeta } from '../machine.ts';
@@ -142,7 +143,12 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
   const warmup = arbitrationSection.parse({}).warmup;
   const broker = await openBenchBroker({ brokers: o.brokers, logger: log });
   const modelDir = await mkdtemp(join(tmpdir(), 'prism-bench-model-'));
-  const kafka = createKafka({ brokers: broker.brokers, clientId: 'prism-bench', logLevel: 'nothing' });
+  const kafka = createKafka({
+    brokers: broker.brokers,
+    clientId: 'prism-bench',
+    logLevel: 'nothing',
+    security: PLAINTEXT_SECURITY,
+  });
   let producer: Producer | undefined;
   try {
     const vocab = await writeTinyModel(modelDir);

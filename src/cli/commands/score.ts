@@ -46,6 +46,7 @@ interface ScoreFlags {
   out: string;
   batch: number;
   maxBatchMemoryMb: number;
+  maxBatchTokens: number;
   maxSeqLen: number;
   emitNorms?: boolean;
   metric: Metric;
@@ -73,7 +74,13 @@ export function register(program: Command): void {
       '--max-batch-tokens <n>',
       'cap on trajectories × longest length per forward/backward',
       positiveInt,
-      8192,
+      16384,
+    )
+    .option(
+      '--max-batch-memory-mb <n>',
+      'cap on the estimated activation memory of one forward/backward (MB)',
+      positiveInt,
+      512,
     )
     .option('--max-seq-len <t>', 'tokens per trajectory (longer ones are truncated)', positiveInt, 1024)
     .option('--emit-norms', 'include the 7L gradient-norm vector in each score')
@@ -113,6 +120,7 @@ export function register(program: Command): void {
           normMethod: flags.normMethod,
           batchSize: flags.batch,
           maxBatchMemoryMB: flags.maxBatchMemoryMb,
+          maxBatchTokens: flags.maxBatchTokens,
           maxSeqLen: flags.maxSeqLen,
           emitNorms: flags.emitNorms === true,
           metric: flags.metric,

@@ -3,11 +3,17 @@ import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { isBrokerUnavailableError, isGenerationError } from '../../producer/errors.ts';
 
+/** kafkajs messages of UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and REBALANCE_IN_PROGRESS. */
+const MEMBERSHIP_LOST_MESSAGE =
+  /coordinator is not aware of this member|generation id is not valid|group is rebalancing/i;
+
 /** isGenerationError anywhere in a kafkajs error's cause chain (kafkajs wraps protocol errors). */
 export function isGenerationErrorDeep(err: unknown, depth = 0): boolean {
   if (depth > 5 || typeof err !== 'object' || err === null) return false;
   if (isGenerationError(err)) return true;
-  const e = err as { originalError?: unknown; cause?: unknown };
+  const e = err as { originalError?: unknown; cause?: unknown; message?: unknown };
+  // Some kafkajs paths rethrow the coordinator's answer with only its message (no `type`).
+  if (typeof e.message === 'string' && MEMBERSHIP_LOST_MESSAGE.test(e.message)) return true;
   return isGenerationErrorDeep(e.originalError, depth + 1) || isGenerationErrorDeep(e.cause, depth + 1);
 }
 import type { ModelUpdate } from '../../schemas/types.ts';
@@ -20,6 +26,8 @@ export interface RetryingSinkOptions {
   readonly log: Logger;
   /** true once the trainer is stopping for good: give up at once. */
   readonly stopped?: () => boolean;
+  /** Called when a commit is skipped because the member was evicted (metrics). */
+  readonly onCommitSkipped?: (err: unknown) => void;
 }
 
 /**
@@ -47,6 +55,7 @@ export class RetryingTrainerSink implements TrainerSink {
       // the next checkpoint commits a newer one, so skip it; retrying here would block the
       // eachBatch handler that kafkajs needs back to rejoin.
       if (!isGenerationErrorDeep(err)) throw err;
+      this.o.onCommitSkipped?.(err);
       this.o.log.warn({ err: errorMessage(err) }, 'offset commit skipped: group generation ended, rejoining');
     }
   }
@@ -62,7 +71,8 @@ export class RetryingTrainerSink implements TrainerSink {
         await fn();
         return;
       } catch (err) {
-        const transient = isBrokerUnavailableError(err);
+        // An evicted member is not "broker away": retrying would block kafkajs's rejoin.
+        const transient = isBrokerUnavailableError(err) && !isGenerationErrorDeep(err);
         if (!transient || Date.now() > deadline || this.o.stopped?.() === true) throw err;
         this.o.log.warn({ attempt, err: errorMessage(err) }, `${what} failed; broker away? retrying`);
         await sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5000));
