@@ -5,7 +5,7 @@ import { BenchError } from './errors.ts';
 import type { RunMeta } from './machine.ts';
 
 /** The benchmarks that write result files; `bench report` knows each. */
-export const RESULT_KINDS = ['scorer-sweep', 'pipeline', 'soak', 'torch'] as const;
+export const RESULT_KINDS = ['scorer-sweep', 'pipeline', 'soak', 'torch', 'scorer-backends'] as const;
 export type ResultKind = (typeof RESULT_KINDS)[number];
 
 export interface ResultBase<K extends ResultKind> {

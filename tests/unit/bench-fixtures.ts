@@ -1,6 +1,10 @@
 /** Small hand-made benchmark results for the report tests (numbers are arbitrary, not measurements). */
 import type { RunMeta } from '../../src/bench/machine.ts';
 import type { PipelineResult } from '../../src/bench/pipeline/run.ts';
+import {
+  backendsResult as buildBackendsResult,
+  type ScorerBackendsResult,
+} from '../../src/bench/scorer-backends.ts';
 import { sweepRatios, type SweepResult } from '../../src/bench/scorer-sweep.ts';
 import { soakVerdict, type SoakResult, type SoakSample } from '../../src/bench/soak.ts';
 import type { TorchResult } from '../../src/bench/torch.ts';
@@ -213,4 +217,34 @@ export function torchResult(): TorchResult {
       },
     ],
   };
+}
+
+/** tensorflow 100 ms batched, wasm 5× and cpu 20× slower on every row (arbitrary numbers). */
+export function backendsResult(over: Partial<RunMeta> = {}): ScorerBackendsResult {
+  const on = (kind: 'tensorflow' | 'wasm' | 'cpu', slow: number): ScorerBenchResult => {
+    const b = scorerBench(16, 128);
+    return {
+      ...b,
+      backend: {
+        kind,
+        tfBackend: kind,
+        gpu: false,
+        attempts: [],
+        ...(kind === 'wasm' ? { simd: true } : {}),
+      },
+      rows: b.rows
+        .map((r) => row(r.name, r.ms * slow, 16, 16 * 128, r.gflop))
+        .map((r) => (r.name === 'auto' ? { ...r, path: 'batched' as const } : r)),
+    };
+  };
+  return buildBackendsResult({
+    meta: meta({
+      command:
+        'prism bench scorer --preset tiny --batch 16 --seq 128 --backends tensorflow,wasm,cpu --record',
+      ...over,
+    }),
+    source: 'preset tiny (llama, seed 0)',
+    reps: 2,
+    results: [on('tensorflow', 1), on('wasm', 5), on('cpu', 20)],
+  });
 }

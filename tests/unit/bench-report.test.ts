@@ -10,7 +10,7 @@ import { generateReport } from '../../src/bench/report/report.ts';
 import { readResult, writeResult } from '../../src/bench/results.ts';
 import { fullGrid, quickGrid } from '../../src/bench/scorer-sweep.ts';
 import { latencyOverTime } from '../../src/bench/soak.ts';
-import { pipelineResult, soakResult, sweepResult, torchResult } from './bench-fixtures.ts';
+import { backendsResult, pipelineResult, soakResult, sweepResult, torchResult } from './bench-fixtures.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -35,6 +35,7 @@ describe('benchmarksMarkdown', () => {
       pipeline: pipelineResult(),
       soak: soakResult(flatSamples),
       torch: torchResult(),
+      backends: backendsResult(),
       figures: { sweep: 'bench/results/plots/sweep.png' },
     });
     expect(md).toContain('`$ prism bench scorer --sweep`');

@@ -1,9 +1,11 @@
 import type { RunMeta } from '../machine.ts';
 import { describeMachine } from '../machine.ts';
 import type { PipelineResult } from '../pipeline/run.ts';
+import type { ScorerBackendsResult } from '../scorer-backends.ts';
 import type { SweepResult } from '../scorer-sweep.ts';
 import type { SoakResult } from '../soak.ts';
 import type { TorchResult } from '../torch.ts';
+import { backendsHeadline, backendsTable } from './backends-table.ts';
 import { fmt, pct, ratio, sig } from './format.ts';
 import { pipelineTable } from './pipeline-table.ts';
 import { soakTable } from './soak-table.ts';
@@ -16,6 +18,7 @@ export interface ReportInput {
   pipeline?: PipelineResult;
   soak?: SoakResult;
   torch?: TorchResult;
+  backends?: ScorerBackendsResult;
   figures: Partial<Record<'sweep' | 'pipeline' | 'soak' | 'torch', string>>;
 }
 
@@ -25,6 +28,7 @@ export const FINAL_COMMANDS = {
   pipeline: 'prism bench pipeline',
   soak: 'prism bench soak --minutes 30',
   torch: 'prism bench torch',
+  backends: 'prism bench scorer --preset tiny --batch 16 --seq 128 --backends tensorflow,wasm,cpu --record',
   report: 'prism bench report',
 } as const;
 
@@ -145,9 +149,26 @@ function torchSection(r: TorchResult | undefined, fig: string | undefined): stri
   );
 }
 
+function backendsSection(r: ScorerBackendsResult | undefined): string {
+  const head = '## 5. Scorer across backends (tfjs-node vs wasm vs cpu)';
+  if (r === undefined) return `${head}\n\n${notRun('backends', FINAL_COMMANDS.backends)}`;
+  const model = r.backends[0]?.bench.model;
+  return [
+    head,
+    '',
+    runLine(r.meta),
+    '',
+    `Same model on every backend (${r.source}${model === undefined ? '' : `: ${model.layers} layers, d ${model.hidden}, vocab ${model.vocab}, ${(model.parameters / 1e6).toFixed(2)} M params`}), batch ${r.batch} × seq ${r.seq}, ${r.reps} timed repetition(s) per row after one warm-up, backends one after another in one process. *tensorflow* = tfjs-node (native libtensorflow), *wasm* = @tensorflow/tfjs-backend-wasm (single-threaded under Node), *cpu* = tfjs's pure-JavaScript backend. Rows as in section 1; *auto → path* = the path the scorer's calibration chose on that backend. cpu ms = process CPU time (user + system) per batch.`,
+    '',
+    backendsTable(r),
+    '',
+    `Headline: tensorflow ${backendsHeadline(r)}.`,
+  ].join('\n');
+}
+
 /** BENCHMARKS.md, regenerated from the result files alone (deterministic for given inputs). */
 export function benchmarksMarkdown(input: ReportInput): string {
-  const metas = [input.sweep, input.pipeline, input.soak, input.torch]
+  const metas = [input.sweep, input.pipeline, input.soak, input.torch, input.backends]
     .filter((x) => x !== undefined)
     .map((x) => x.meta);
   const machine = metas[0]?.machine;
@@ -169,6 +190,7 @@ export function benchmarksMarkdown(input: ReportInput): string {
     `${FINAL_COMMANDS.pipeline}              # plain loop vs prism run (noop, tiny model), private broker`,
     `${FINAL_COMMANDS.soak}    # RSS + live tensors over time`,
     `bench/pytorch/setup-venv.sh && ${FINAL_COMMANDS.torch}   # optional PyTorch comparator`,
+    `${FINAL_COMMANDS.backends}   # tfjs-node vs wasm vs cpu`,
     `${FINAL_COMMANDS.report}                # regenerates this file and bench/results/plots/*.png`,
     '```',
     '',
@@ -179,6 +201,8 @@ export function benchmarksMarkdown(input: ReportInput): string {
     soakSection(input.soak, input.figures.soak),
     '',
     torchSection(input.torch, input.figures.torch),
+    '',
+    backendsSection(input.backends),
     '',
   ].join('\n');
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../log.ts';
 import { BenchError } from '../errors.ts';
 import type { PipelineResult } from '../pipeline/run.ts';
 import { readResult } from '../results.ts';
+import type { ScorerBackendsResult } from '../scorer-backends.ts';
 import type { SweepResult } from '../scorer-sweep.ts';
 import type { SoakResult } from '../soak.ts';
 import { soakVerdict } from '../soak-verdict.ts';
@@ -41,13 +42,14 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
     verdict: soakVerdict(soakRaw.samples, soakRaw.settings.minutes * 60),
   };
   const torch = (await readResult(o.resultsDir, 'torch')) as TorchResult | undefined;
-  const included = Object.entries({ sweep, pipeline, soak, torch })
+  const backends = (await readResult(o.resultsDir, 'scorer-backends')) as ScorerBackendsResult | undefined;
+  const included = Object.entries({ sweep, pipeline, soak, torch, backends })
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
   if (included.length === 0) {
     throw new BenchError(
       'RESULTS_MISSING',
-      `no result files in ${o.resultsDir}: run prism bench scorer --sweep / pipeline / soak / torch first`,
+      `no result files in ${o.resultsDir}: run prism bench scorer --sweep (or --record) / pipeline / soak / torch first`,
       { exitCode: 2 },
     );
   }
@@ -72,6 +74,6 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
     }
   }
   await mkdir(dirname(o.out), { recursive: true });
-  await writeFile(o.out, benchmarksMarkdown({ sweep, pipeline, soak, torch, figures }));
+  await writeFile(o.out, benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures }));
   return { path: o.out, figures: written, included };
 }

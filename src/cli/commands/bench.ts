@@ -4,6 +4,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { ConfigError } from '../../errors.ts';
 import { ARCHS, PRESETS, type Arch, type Preset } from '../../model/config.ts';
 import { registerBenchmarks } from './bench/index.ts';
+import { startRecord } from './bench/record.ts';
 import { runSweepIfAsked, type SweepFlags } from './bench/sweep.ts';
 
 function positiveInt(v: string): number {
@@ -38,6 +39,7 @@ interface ScorerBenchFlags extends SweepFlags {
   reps: number;
   backends: BackendChoice[];
   json?: boolean;
+  record?: boolean;
 }
 
 function registerScorer(bench: Command): void {
@@ -56,6 +58,10 @@ function registerScorer(bench: Command): void {
       'auto',
     ] as BackendChoice[])
     .option('--json', 'print one JSON document per backend instead of tables')
+    .option(
+      '--record',
+      'also write bench/results/scorer-backends.json (all --backends in one file; `bench report` turns it into a section)',
+    )
     .action(async (flags: ScorerBenchFlags) => {
       if (await runSweepIfAsked(flags)) return;
       if ((flags.model === undefined) === (flags.preset === undefined))
@@ -81,6 +87,7 @@ function registerScorer(bench: Command): void {
         : undefined;
       bar?.start(flags.backends.length * 5, 0, { backend: '', row: '' });
       let done = 0;
+      const record = startRecord(flags);
       const results = await runScorerBench({
         source,
         batch: flags.batch,
@@ -95,6 +102,9 @@ function registerScorer(bench: Command): void {
       }).finally(() => bar?.stop());
       for (const r of results)
         process.stdout.write(flags.json === true ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n\n`);
+      // With --json, stdout stays one JSON document per line.
+      if (record !== undefined)
+        (flags.json === true ? process.stderr : process.stdout).write(await record(results));
     });
 }
 

@@ -31,7 +31,7 @@ export function addSweepOptions(cmd: Command): Command {
     )
     .option(
       '--quick',
-      'with --sweep: a 4-configuration subset that takes minutes on 2 cores (writes scorer-sweep.quick.json)',
+      'with --sweep: a 4-configuration subset that takes minutes on 2 cores (writes scorer-sweep.quick.json); with --record: writes scorer-backends.quick.json',
     )
     .option('--presets <list>', `with --sweep: presets (${PRESETS.join(',')})`, listOf(PRESETS))
     .option('--batches <list>', 'with --sweep: batch sizes, e.g. 8,16,32', intList)
@@ -42,7 +42,7 @@ export function addSweepOptions(cmd: Command): Command {
       'with --sweep: matrix size of the ceiling GEMM (default 2048)',
       (v) => intList(v)[0],
     )
-    .option('--results <dir>', 'with --sweep: results folder (default bench/results)');
+    .option('--results <dir>', 'with --sweep or --record: results folder (default bench/results)');
 }
 
 function configsOf(flags: SweepFlags, g: typeof import('../../../bench/scorer-sweep.ts')): SweepConfig[] {
