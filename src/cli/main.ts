@@ -10,14 +10,17 @@ function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
+    if (existsSync(candidate))
+      return (JSON.parse(readFileSync(candidate, 'utf8')) as { version: string }).version;
     dir = dirname(dir);
   }
   return 'unknown';
 }
 
 const program = new Command('prism')
-  .description('prism-stream: route LLM agent trajectories from Kafka to SFT or RL by PRISM gradient concentration')
+  .description(
+    'prism-stream: route LLM agent trajectories from Kafka to SFT or RL by PRISM gradient concentration',
+  )
   .version(packageVersion(), '-V, --version')
   .showHelpAfterError()
   .exitOverride();
