@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { LaneSink } from '../producer/types.ts';
 import { withHeartbeat } from './heartbeat.ts';
 import { PartitionLane } from './lane.ts';
+import { PartitionFlow } from './partition-flow.ts';
 import { toSourceRecord } from './record.ts';
 
 /** Opens the sink of a new lane. Exactly-once: create the partition's transactional producer
@@ -66,9 +67,12 @@ export class KafkaSource {
   private assignment: number[] = [];
   private lastBrokerOkAt = 0;
   private stopping = false;
+  private readonly flow: PartitionFlow;
   readonly lanes$: Observable<PartitionLane> = this.lanesSubject.asObservable();
 
-  constructor(private readonly options: SourceOptions) {}
+  constructor(private readonly options: SourceOptions) {
+    this.flow = new PartitionFlow(options.consumer, options.topic, options.log);
+  }
 
   status(): SourceStatus {
     return {
@@ -102,25 +106,40 @@ export class KafkaSource {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.epoch += 1;
       this.joined = true;
+      this.flow.setLive(true);
       this.assignment = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       this.revokeAll();
       // kafkajs keeps pauses across rejoins (also after a crash-restart when the broker was away):
       // a partition paused by a lane of an older generation would never be fetched again, so its
       // new lane would never open. Flow control starts afresh with each generation's lanes.
-      if (this.assignment.length > 0) consumer.resume([{ topic, partitions: this.assignment }]);
+      this.flow.resume(this.assignment);
       log.info(
         { generation: this.epoch, memberId: payload.memberId, partitions: this.assignment },
         'joined group',
       );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs has already stopped the consumer (its group is gone until the restart): a rebalance
+      // in which the old consumer must not be touched. Lanes drain (their own producers commit
+      // what is in flight); the restarted consumer joins a new generation and opens new lanes.
       this.joined = false;
-      log.error({ err: errorMessage(payload.error), restart: payload.restart }, 'consumer crashed');
+      this.flow.setLive(false);
+      const lanes = this.activeLanes().map((l) => l.key);
+      if (payload.restart) {
+        log.warn(
+          { err: errorMessage(payload.error), lanes },
+          'consumer crashed (broker away?): draining lanes; kafkajs restarts it and it rejoins the group',
+        );
+      } else {
+        log.error({ err: errorMessage(payload.error), lanes }, 'consumer crashed and will not restart');
+      }
       this.revokeAll();
-      if (!payload.restart) this.options.hooks?.onFatal?.(payload.error);
+      if (payload.restart) this.options.hooks?.onRebalance?.();
+      else this.options.hooks?.onFatal?.(payload.error);
     });
     consumer.on(consumer.events.STOP, () => {
       this.joined = false;
+      this.flow.setLive(false);
     });
 
     await consumer.connect();
@@ -131,6 +150,7 @@ export class KafkaSource {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
     });
+    this.flow.setLive(true);
   }
 
   /**
@@ -180,7 +200,7 @@ export class KafkaSource {
     }
     if (lane.state !== 'open') {
       // Fenced or failed during this generation: stop fetching it until the next assignment.
-      this.options.consumer.pause([{ topic, partitions: [partition] }]);
+      this.flow.pause([partition]);
       return;
     }
 
@@ -196,7 +216,7 @@ export class KafkaSource {
       accepted += 1;
       if (signal === 'pause') {
         // Unresolved records after this one are fetched again after resume: in-flight stays ≤ high.
-        this.options.consumer.pause([{ topic, partitions: [partition] }]);
+        this.flow.pause([partition]);
         break;
       }
     }
@@ -208,7 +228,7 @@ export class KafkaSource {
     partition: number,
     previous: PartitionLane | undefined,
   ): Promise<PartitionLane> {
-    const { consumer, log } = this.options;
+    const { log } = this.options;
     if (previous !== undefined && previous.state !== 'closed') {
       previous.drain(this.options.drainTimeoutMs);
       await previous.closed;
@@ -227,9 +247,11 @@ export class KafkaSource {
       byteFloor: this.options.byteFloorRecords,
       sink,
       startOffset,
+      // Never throws: a lane drained while the consumer is down (crash-restart) only logs.
       onFlow: (signal) => {
-        if (signal === 'pause') consumer.pause([{ topic, partitions: [partition] }]);
-        else consumer.resume([{ topic, partitions: [partition] }]);
+        if (epoch !== this.epoch) return; // a lane of an older generation no longer owns the partition's flow
+        if (signal === 'pause') this.flow.pause([partition]);
+        else this.flow.resume([partition]);
       },
     });
     this.lanes.set(partition, lane);
