@@ -63,7 +63,9 @@ class SchemaRegistry:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise SchemaError("SCHEMA_REGISTRY_UNAVAILABLE", f"cannot read registry file {path}: {err}") from err
+            raise SchemaError(
+                "SCHEMA_REGISTRY_UNAVAILABLE", f"cannot read registry file {path}: {err}"
+            ) from err
         for entry in doc["entries"]:
             self._by_id[int(entry["id"])] = parse(entry["schema"])
             subject = str(entry["subject"])
@@ -125,7 +127,9 @@ def decode(registry: SchemaRegistry, value: bytes | None, expect: str | None = N
     except SchemaError as err:
         raise DecodeError("SCHEMA_UNKNOWN_ID", err.message) from err
     if expect is not None and isinstance(schema, dict) and schema.get("name") != expect:
-        raise DecodeError("SCHEMA_MISMATCH", f"schema id {schema_id} is {schema.get('name')}, expected {expect}")
+        raise DecodeError(
+            "SCHEMA_MISMATCH", f"schema id {schema_id} is {schema.get('name')}, expected {expect}"
+        )
     body = io.BytesIO(value[HEADER_SIZE:])
     try:
         record = fastavro.schemaless_reader(body, schema, None)

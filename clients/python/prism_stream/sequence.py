@@ -51,7 +51,7 @@ class TurnTokenizer(Protocol):
 
 
 class ByteTokenizer:
-    """ids 0–255 are UTF-8 bytes; a turn is ``<|role|>`` | content bytes + ``<|end|>``."""
+    """ids 0-255 are UTF-8 bytes; a turn is ``<|role|>`` | content bytes + ``<|end|>``."""
 
     kind = "byte"
     vocab_size = BYTE_VOCAB_SIZE

@@ -48,10 +48,14 @@ def test_same_sequence_as_typescript(case: dict[str, Any]) -> None:
     expect = case["expect"]
     if "error" in expect:
         with pytest.raises(SequenceError) as err:
-            build_sequence(case["turns"], tokenizer=tok, vocab_size=case["vocabSize"], max_seq_len=case["maxSeqLen"])
+            build_sequence(
+                case["turns"], tokenizer=tok, vocab_size=case["vocabSize"], max_seq_len=case["maxSeqLen"]
+            )
         assert err.value.code == expect["error"]
         return
-    seq = build_sequence(case["turns"], tokenizer=tok, vocab_size=case["vocabSize"], max_seq_len=case["maxSeqLen"])
+    seq = build_sequence(
+        case["turns"], tokenizer=tok, vocab_size=case["vocabSize"], max_seq_len=case["maxSeqLen"]
+    )
     assert seq.ids == expect["ids"]
     assert seq.is_target == expect["isTarget"]
     assert seq.target_count == expect["targetCount"]
