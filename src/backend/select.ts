@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { PrismError, errorMessage } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { AUTO_ORDER, type BackendChoice, type BackendKind } from './choices.ts';
+import { describeAdapter, initWebgpu, type AdapterInfo } from './webgpu.ts';
 
 /**
  * Picks the tfjs backend at start-up: the fastest one that loads AND passes a tiny gradient check.
  *
  * Order for `auto`: tensorflow-gpu (tfjs-node-gpu, only when a GPU is visible and TF really uses it)
- * → tensorflow (tfjs-node, native libtensorflow on CPU) → wasm (XNNPACK, SIMD) → cpu (pure JS).
+ * → webgpu (tfjs-backend-webgpu on Dawn, only on a hardware adapter; see webgpu.ts) → tensorflow (tfjs-node, native libtensorflow on CPU) → wasm (XNNPACK, SIMD) → cpu (pure JS).
  * tfjs-node and tfjs-node-gpu are optionalDependencies. Their own install script (which downloads
  * libtensorflow 2.9 from Google's CDN) is disabled; `npm run setup:native` (the root postinstall) builds
  * the addon against TensorFlow 2.21 from PyPI/Maven instead, so tfjs-node is normally present and
@@ -55,6 +56,8 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm only: always false under Node (see module doc). */
   threads?: boolean;
+  /** webgpu only: the adapter Dawn gave us (vendor, architecture, device, description). */
+  adapter?: AdapterInfo;
   attempts: BackendAttempt[];
 }
 
@@ -85,6 +88,7 @@ const PACKAGES: Partial<Record<BackendKind, string>> = {
 const TF_NAME: Record<BackendKind, string> = {
   'tensorflow-gpu': 'tensorflow',
   tensorflow: 'tensorflow',
+  webgpu: 'webgpu',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -94,8 +98,8 @@ interface NativeBackendFlags {
 }
 
 /** A 2×2 gradient whose answer we know: d/dW sum(x·W) = xᵀ·1. Catches backends that load but cannot differentiate. */
-function gradientSmokeTest(): void {
-  const ok = tf.tidy(() => {
+async function gradientSmokeTest(): Promise<void> {
+  const g = tf.tidy(() => {
     const x = tf.tensor2d([
       [1, 2],
       [3, 4],
@@ -104,17 +108,37 @@ function gradientSmokeTest(): void {
       [0.5, -1],
       [2, 0.25],
     ]);
-    const [g] = tf.grads((wv: tf.Tensor) => tf.sum(tf.matMul(x, wv)))([w]);
-    const v = g.dataSync();
-    const want = [4, 4, 6, 6];
-    return want.every((e, i) => Math.abs(v[i] - e) < 1e-5);
+    return tf.grads((wv: tf.Tensor) => tf.sum(tf.matMul(x, wv)))([w])[0];
   });
-  if (!ok) throw new Error('gradient smoke test returned wrong values');
+  // Asynchronous read: webgpu has no synchronous one in Node.
+  const v = await g.data();
+  g.dispose();
+  const want = [4, 4, 6, 6];
+  if (!want.every((e, i) => Math.abs(v[i] - e) < 1e-5))
+    throw new Error(`gradient smoke test returned wrong values [${Array.from(v).join(', ')}]`);
 }
 
-async function tryBackend(kind: BackendKind, env: BackendEnv): Promise<Omit<BackendInfo, 'attempts'>> {
+async function tryBackend(
+  kind: BackendKind,
+  env: BackendEnv,
+  asyncReads: boolean,
+): Promise<Omit<BackendInfo, 'attempts'>> {
+  if (kind === 'webgpu' && !asyncReads) {
+    throw new Error(
+      'this command reads tensors synchronously (dataSync), which the webgpu backend cannot do in Node; ' +
+        'the GPU check (scripts/gpu/) uses it with asynchronous reads',
+    );
+  }
   if (kind === 'tensorflow-gpu' && !env.gpuVisible()) {
     throw new Error('no NVIDIA GPU visible (/dev/nvidiactl missing or CUDA_VISIBLE_DEVICES empty)');
+  }
+  let adapter: AdapterInfo | undefined;
+  if (kind === 'webgpu') {
+    try {
+      adapter = (await initWebgpu(env)).adapter;
+    } catch (err) {
+      throw new Error(`webgpu: ${errorMessage(err).split('\n')[0]}`, { cause: err });
+    }
   }
   const pkg = PACKAGES[kind];
   if (pkg !== undefined) {
@@ -143,8 +167,10 @@ async function tryBackend(kind: BackendKind, env: BackendEnv): Promise<Omit<Back
           'and cuDNN 9 ≥ 9.3 on LD_LIBRARY_PATH; the upstream prebuilt addon needs CUDA 11.2 + cuDNN 8.1)',
       );
   }
-  gradientSmokeTest();
+  if (adapter !== undefined) gpu = true;
+  await gradientSmokeTest();
   const info: Omit<BackendInfo, 'attempts'> = { kind, tfBackend: tf.getBackend(), gpu };
+  if (adapter !== undefined) info.adapter = adapter;
   if (kind === 'wasm') {
     info.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
     info.threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
@@ -155,6 +181,12 @@ async function tryBackend(kind: BackendKind, env: BackendEnv): Promise<Omit<Back
 export interface SelectBackendOptions {
   env?: BackendEnv;
   logger?: Logger;
+  /**
+   * The caller reads tensors only with `await t.data()`. webgpu in Node has no synchronous read
+   * (see webgpu.ts), so without this it is skipped (auto) or refused (explicit choice) up front,
+   * rather than failing at the first dataSync().
+   */
+  asyncReads?: boolean;
 }
 
 /**
@@ -172,10 +204,11 @@ export async function selectBackend(
   for (const kind of candidates) {
     try {
       const info: BackendInfo = {
-        ...(await tryBackend(kind, env)),
+        ...(await tryBackend(kind, env, opts.asyncReads === true)),
         attempts: [...attempts, { kind, ok: true }],
       };
-      logger.info({ choice, ...info }, `tfjs backend: ${kind}`);
+      const on = info.adapter !== undefined ? ` on ${describeAdapter(info.adapter)}` : '';
+      logger.info({ choice, ...info }, `tfjs backend: ${kind}${on}`);
       return info;
     } catch (err) {
       const reason = errorMessage(err);

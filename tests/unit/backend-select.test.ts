@@ -50,9 +50,12 @@ describe('selectBackend', () => {
     ]);
     expect(info.attempts.map((a) => [a.kind, a.ok])).toEqual([
       ['tensorflow-gpu', false],
+      ['webgpu', false],
       ['tensorflow', false],
       ['wasm', true],
     ]);
+    // Without asyncReads the webgpu candidate is skipped before anything is imported.
+    expect(info.attempts[1].reason).toMatch(/synchronously/);
   });
 
   it('does not even load tfjs-node-gpu when no GPU is visible', async () => {
