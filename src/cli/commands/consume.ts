@@ -7,6 +7,7 @@ import type { Progress } from '../../io/progress.ts';
 import type { Decoded } from '../../schemas/codec.ts';
 import type { DeadLetterInfo } from '../../schemas/dead-letter.ts';
 import { SCHEMA_KINDS, type SchemaKind } from '../../schemas/kinds.ts';
+import { ensureBrokerReachable } from '../preflight.ts';
 
 interface ConsumeOptions {
   topic: string;
@@ -129,6 +130,7 @@ export function register(program: Command): void {
         out === '-' ? jsonlWriter(process.stdout, false, 'stdout') : createRecordFileWriter(out, opts.schema);
 
       const brokers = resolveBrokers(opts.brokers);
+      await ensureBrokerReachable(brokers, `consume ${opts.topic}`);
       const verbose = process.env.PRISM_LOG_LEVEL === 'debug' || process.env.PRISM_LOG_LEVEL === 'trace';
       const kafka = createKafka({
         brokers,

@@ -7,6 +7,7 @@ import { DecodeError, RecordError } from '../../schemas/errors.ts';
 import type { Trajectory } from '../../schemas/types.ts';
 import type { validateTrajectory } from '../../schemas/validate.ts';
 import { ConfigError, PrismError } from '../../errors.ts';
+import { ensureBrokerReachable } from '../preflight.ts';
 
 /** Keeps one send's record batch well under Kafka's default message.max.bytes (1 MB). */
 const MAX_BATCH_BYTES = 512 * 1024;
@@ -104,6 +105,9 @@ export function register(program: Command): void {
         registryFile: opts.registryFile,
       });
       const { limits } = input;
+      const brokers = resolveBrokers(opts.brokers);
+      // Say "no broker" within seconds, before validating a large file (as `prism run` does).
+      if (opts.dryRun !== true) await ensureBrokerReachable(brokers, `produce to ${opts.topic}`);
       const registry = input.format === 'avro' ? createSchemaRegistry(input.schemaRegistry) : undefined;
       const codec = new RecordCodec('trajectory', { format: input.format, registry, topic: opts.topic });
       let size = 0;
@@ -142,7 +146,6 @@ export function register(program: Command): void {
       }
 
       // Pass 2: publish the valid ones, in file order, acks=all, idempotent.
-      const brokers = resolveBrokers(opts.brokers);
       const verbose = process.env.PRISM_LOG_LEVEL === 'debug' || process.env.PRISM_LOG_LEVEL === 'trace';
       const kafka = createKafka({
         brokers,

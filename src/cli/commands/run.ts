@@ -3,6 +3,7 @@ import type { ConfigOverride } from '../../config/load.ts';
 import type { PrismConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../errors.ts';
 import type { PipelineHandle } from '../../../streams/app.ts';
+import { assertModelDir } from '../model-dir.ts';
 
 // The pipeline (tfjs, kafkajs, zod, yaml) is imported in the action, on use, so `prism --help` and the
 // other commands do not load it.
@@ -20,6 +21,7 @@ interface RunFlags {
   metric?: string;
   delivery?: string;
   httpPort?: string;
+  backend?: string;
   set: string[];
   describe?: boolean;
   printConfig?: boolean;
@@ -49,6 +51,7 @@ function overridesFrom(flags: RunFlags): ConfigOverride[] {
   add('--metric', 'arbitration.metric', flags.metric);
   add('--delivery', 'delivery.mode', flags.delivery);
   add('--http-port', 'http.port', flags.httpPort);
+  add('--backend', 'scorer.backend', flags.backend);
   for (const kv of flags.set) {
     const i = kv.indexOf('=');
     o.push({ path: kv.slice(0, i).trim(), value: kv.slice(i + 1), source: `flag --set ${kv}` });
@@ -98,6 +101,7 @@ export function register(program: Command): void {
     .option('--metric <m>', 'arbitration.metric: gini | kurtosis | cv | l2')
     .option('--delivery <mode>', 'delivery.mode: exactly-once | at-least-once')
     .option('--http-port <n>', 'http.port (0 = any free port)')
+    .option('--backend <b>', 'scorer.backend: auto | tensorflow-gpu | tensorflow | wasm | cpu')
     .option('--set <key=value>', 'any config key, repeatable (e.g. --set batch.size=32)', collect, [])
     .option('--describe', 'print the topology this config runs and exit (no broker needed)')
     .option(
@@ -118,6 +122,8 @@ export function register(program: Command): void {
         process.stdout.write(`${buildTopologyPreview(config)}\n`);
         return;
       }
+      if (config.scorer.kind === 'prism' && config.scorer.modelDir !== undefined)
+        assertModelDir(config.scorer.modelDir, 'scorer.modelDir (--model)');
       await checkTopics(config);
       const [{ log }, { LiveCollector }, { startPipeline }] = await Promise.all([
         import('../../log.ts'),

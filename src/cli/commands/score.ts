@@ -8,6 +8,7 @@ import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
 import type { Metric, Trajectory } from '../../schemas/types.ts';
 import type { PrismScorer } from '../../scorer/index.ts';
 import type { NormMethodSetting } from '../../scorer/norms.ts';
+import { assertModelDir } from '../model-dir.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -97,6 +98,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: ScoreFlags) => {
       if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
+      assertModelDir(flags.model, '--model');
       // Loaded on use, so other commands and --help do not pay for tfjs, avsc and pino.
       const [
         { fileFormatOf, jsonlWriter, readRecordFile },

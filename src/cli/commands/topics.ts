@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { collectSet, setOverrides } from '../config-flags.ts';
 
 /** The Kafka admin code (kafkajs, zod), imported on use so `prism --help` and other commands skip it. */
 async function loadAdmin() {
@@ -23,14 +24,25 @@ export function register(program: Command): void {
 
   topics
     .command('create')
-    .description('create the five prism topics (idempotent: existing ones are reported, not errors)')
+    .description(
+      'create the five topics of the configuration (--config, PRISM_* env, flags; idempotent: existing ones are reported, not errors)',
+    )
     .option('--partitions <n>', 'partitions per new topic', parsePositiveInt, 3)
     .option('--brokers <list>', BROKERS_HELP)
-    .action(async (opts: { partitions: number; brokers?: string }) => {
-      const { resolveBrokers, withAdmin, ensureTopics, prismTopicSpecs } = await loadAdmin();
-      const brokers = resolveBrokers(opts.brokers);
-      const specs = prismTopicSpecs(undefined, { partitions: opts.partitions });
-      const res = await withAdmin(brokers, 'create topics', (admin) => ensureTopics(admin, specs));
+    .option('--config <file>', 'YAML config whose topics.* names to create (default: PRISM_CONFIG)')
+    .option('--set <key=value>', 'any config key, repeatable (e.g. --set topics.sft=my.sft)', collectSet, [])
+    .action(async (opts: { partitions: number; brokers?: string; config?: string; set: string[] }) => {
+      const { withAdmin, ensureTopics, prismTopicSpecs } = await loadAdmin();
+      const { loadConfig } = await import('../../config/load.ts');
+      const overrides = setOverrides(opts.set);
+      if (opts.brokers !== undefined)
+        overrides.push({ path: 'kafka.brokers', value: opts.brokers, source: 'flag --brokers' });
+      const config = loadConfig({ file: opts.config, overrides });
+      const brokers = config.kafka.brokers;
+      const specs = prismTopicSpecs(config.topics, { partitions: opts.partitions });
+      const res = await withAdmin(brokers, 'create topics', (admin) => ensureTopics(admin, specs), {
+        security: config.kafka,
+      });
       for (const spec of specs) {
         const verb = res.created.includes(spec.name) ? 'created' : 'exists ';
         const extra = Object.entries(spec.configs)

@@ -3,6 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import type { ConfigOverride } from '../../config/load.ts';
 import type { TrainerKind } from '../../trainer/types.ts';
+import { assertModelDir } from '../model-dir.ts';
+import { ensureBrokerReachable } from '../preflight.ts';
 
 interface TrainFlags {
   config?: string;
@@ -50,6 +52,9 @@ async function train(kind: TrainerKind, flags: TrainFlags): Promise<void> {
   if (flags.backend !== undefined)
     overrides.push({ path: 'trainer.backend', value: flags.backend, source: '--backend' });
   const config = loadConfig({ file: flags.config, overrides });
+  const initModelDir = config.trainer[kind].initModelDir;
+  if (initModelDir !== undefined) assertModelDir(initModelDir, `trainer.${kind}.initModelDir`);
+  await ensureBrokerReachable(config.kafka.brokers, `train ${kind}`, config.kafka);
   const handle = await startTrainer(kind, config, { log });
 
   const bar =
