@@ -61,6 +61,21 @@ export async function openRunScorer(
         });
         return { scorer, liveTensors: () => tf.memory().numTensors, metrics: [swaps], stop };
       }
+      if (scorerConfig.thread === 'worker') {
+        // The model lives in a worker thread; this thread never runs a tfjs op (event loop stays free).
+        const [{ WorkerScorer }, { eventLoopDelayMetric }] = await Promise.all([
+          import('../src/scorer/worker/worker-scorer.ts'),
+          import('../src/scorer/worker/event-loop-metric.ts'),
+        ]);
+        const scorer = await WorkerScorer.open({ config: scorerConfig }, { logger: log });
+        const delay = eventLoopDelayMetric();
+        return {
+          scorer,
+          liveTensors: () => scorer.liveTensors(),
+          metrics: [delay.gauge],
+          stop: () => Promise.resolve(delay.stop()),
+        };
+      }
       const [{ openPrismScorer }, tf] = await Promise.all([
         import('../src/scorer/open.ts'),
         import('@tensorflow/tfjs'),

@@ -30,6 +30,12 @@ export const scorerSection = z
      * trajectories are cut smaller. Default = batchSize × maxSeqLen at the defaults (16 × 1024).
      */
     maxBatchTokens: z.number().int().positive().default(16_384),
+    /**
+     * `prism run` only: `worker` (default) runs the tfjs scorer in a worker thread holding the model, so
+     * the main event loop (heartbeats, commits, /metrics, /readyz) never waits behind a matmul;
+     * `main` runs it on the main thread (probe.mode follow always does).
+     */
+    thread: z.enum(['worker', 'main']).default('worker'),
     /** Tokens per trajectory; longer ones are truncated (scores carry truncated=true). */
     maxSeqLen: z.number().int().positive().max(131072).default(1024),
     /** Put the 7L norm vector into each score (large; off by default). */
