@@ -1,4 +1,4 @@
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Producer } from 'kafkajs';
 import { createRequire } from 'node:module';
 import {
   EMPTY,
@@ -10,23 +10,22 @@ import {
   type Observable,
   type Subscription,
 } from 'rxjs';
-import type { WindowSnapshot } from '../src/arbitration/arbitrator.ts';
+import type { Arbitrator, WindowSnapshot } from '../src/arbitration/arbitrator.ts';
 import { arbitratorFromConfig } from '../src/arbitration/from-config.ts';
 import type { PrismConfig } from '../src/config/schema.ts';
 import type { PartitionLane } from '../src/consumer/lane.ts';
 import { readinessOf } from '../src/consumer/readiness.ts';
 import { KafkaSource, type LaneOpener } from '../src/consumer/source.ts';
-import { PrismError, errorMessage } from '../src/errors.ts';
+import { errorMessage } from '../src/errors.ts';
 import { resolveAuthToken } from '../src/http/guard.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from '../src/http/server.ts';
-import { createKafka, kafkaSecurityOf } from '../src/kafka/client.ts';
-import { verifyKafkaAccess } from '../src/kafka/security/verify.ts';
-import { startBrokerWatchdog, type BrokerWatchdog } from '../src/kafka/watchdog.ts';
 import { log as rootLog, type Logger } from '../src/log.ts';
 import { PipelineMetrics } from '../src/metrics/pipeline-metrics.ts';
 import { SinkError } from '../src/producer/errors.ts';
 import { atLeastOnceOpener, transactionalOpener } from '../src/producer/openers.ts';
 import type { Committed } from '../src/producer/types.ts';
+import { connectKafka, type KafkaConnection } from '../src/runtime/kafka.ts';
+import { Lifecycle } from '../src/runtime/lifecycle.ts';
 import type { Scorer } from '../src/scorer/types.ts';
 import { dashboardRoutes, pipelineLag, type LiveCollector } from '../src/dashboard/index.ts';
 import { pipelineCodecs } from './codecs.ts';
@@ -56,158 +55,182 @@ const readCommittedFix = createRequire(import.meta.url)('../src/consumer/read-co
   install(): boolean;
 };
 
-/** The runtime behind `prism run`: wires config → kafkajs clients → topology → sinks, metrics and HTTP. */
-export async function startPipeline(
-  config: PrismConfig,
-  options: StartOptions = {},
-): Promise<PipelineHandle> {
-  const log = options.log ?? rootLog.child({ component: 'run' });
-  if (!readCommittedFix.install()) {
-    log.warn(
-      'kafkajs was loaded before its read_committed fix (bin/prism.mjs installs it first): records of aborted upstream transactions may reach the pipeline',
-    );
-  }
-  const c = config;
-  const security = kafkaSecurityOf({ security: c.kafka });
-  if (security.enabled) {
-    // Fail fast (exit 2) on a wrong password or an untrusted CA instead of retrying for minutes.
-    await verifyKafkaAccess({
-      brokers: c.kafka.brokers,
-      clientId: c.kafka.clientId,
-      security: c.kafka,
-      timeoutMs: c.kafka.authTimeoutMs,
+/** The Kafka clients of a pipeline: the group consumer, an admin, and the sinks' opener. */
+interface PipelineClients {
+  readonly consumer: Consumer;
+  readonly admin: Admin;
+  readonly opener: LaneOpener;
+  /** The shared idempotent producer of at-least-once delivery. */
+  readonly aloProducer?: Producer;
+}
+
+/** Everything build() wires before start(): nothing consumes yet. */
+interface PipelineParts {
+  readonly config: PrismConfig;
+  readonly log: Logger;
+  readonly connection: KafkaConnection;
+  readonly opened: OpenedRunScorer;
+  readonly arbitrator: Arbitrator;
+  readonly metrics: PipelineMetrics;
+  readonly topology: Topology;
+  readonly clients: PipelineClients;
+  readonly dashboard?: LiveCollector;
+}
+
+/**
+ * The runtime behind `prism run`: build() wires config → Kafka connection → scorer, arbitrator,
+ * metrics → topology → consumer and sinks; start() subscribes the lanes, serves HTTP and joins the
+ * group; stop() drains and commits; fail() aborts in-flight work. Lifecycle (one `done`, shutdown
+ * exactly once, broker watchdog) and the Kafka connection are shared with the trainers (src/runtime).
+ */
+export class PipelineRuntime {
+  readonly topology: Topology;
+  readonly metrics: PipelineMetrics;
+  private readonly config: PrismConfig;
+  private readonly log: Logger;
+  private readonly source: KafkaSource;
+  private readonly lifecycle: Lifecycle;
+  private subscription: Subscription | undefined;
+  private httpServer: RunningHttpServer | undefined;
+  private stopSampling: (() => void) | undefined;
+
+  private constructor(private readonly parts: PipelineParts) {
+    this.config = parts.config;
+    this.log = parts.log;
+    this.topology = parts.topology;
+    this.metrics = parts.metrics;
+    this.lifecycle = new Lifecycle({
+      log: parts.log,
+      failMessage: 'pipeline failed; aborting in-flight work',
+      onFail: () => {
+        for (const lane of this.source.activeLanes()) lane.abort('pipeline failed');
+      },
+      shutdown: () => this.shutdown(),
+      // Bounded: with the broker gone, leaving the group can hang; nothing is committed either way.
+      failShutdownTimeoutMs: parts.config.lifecycle.shutdownTimeoutMs,
     });
-    log.info({ kafkaSecurity: security.describe }, 'kafka connection secured');
+    this.source = sourceFor(parts, (err) => void this.fail(err));
   }
-  const kafka: Kafka = createKafka({
-    brokers: c.kafka.brokers,
-    clientId: c.kafka.clientId,
-    connectionTimeoutMs: c.kafka.connectionTimeoutMs,
-    requestTimeoutMs: c.kafka.requestTimeoutMs,
-    logger: log.child({ component: 'kafkajs' }),
-    security,
-  });
-  const probeOptions = {
-    probe: c.probe,
-    kafka,
-    topic: c.topics.modelUpdates,
-    schemaRegistry: c.input.schemaRegistry,
-  };
-  const opened: OpenedRunScorer = options.scorer
-    ? { scorer: options.scorer }
-    : await openRunScorer(c.scorer, log, probeOptions);
-  const scorer = opened.scorer;
-  const arbitrator = arbitratorFromConfig(c.arbitration);
-  const probe = () => ({ modelId: scorer.probeModelId, version: scorer.probeModelVersion });
-  const windows = (): readonly WindowSnapshot[] =>
-    arbitrator.policy.usesWindow
-      ? arbitrator.snapshot()
-      : [{ probe: probe(), size: 0, warm: true, threshold: c.arbitration.threshold ?? null }];
 
-  // The source is built after the metrics that read from it.
-  const sourceRef: { current?: KafkaSource } = {};
-  const metrics = new PipelineMetrics(
-    {
-      windows,
-      liveTensors: opened.liveTensors,
-      inFlight: () => new Map((sourceRef.current?.activeLanes() ?? []).map((l) => [l.partition, l.inFlight])),
-    },
-    { metric: c.arbitration.metric, policy: c.arbitration.policy },
-  );
-  for (const m of opened.metrics ?? []) metrics.registry.registerMetric(m);
-  metrics.scorerInfo.set(
-    { backend: scorer.backend, probe_model: scorer.probeModelId, probe_version: scorer.probeModelVersion },
-    1,
-  );
-
-  const codecs = pipelineCodecs(c);
-  const dashboard = options.dashboard;
-  const topology = buildTopology({
-    config: c,
-    scorer,
-    arbitrator,
-    ...codecs,
-    metrics,
-    log,
-    onDecided: dashboard && ((b) => dashboard.observeDecided(b)),
-  });
-  log.info({ topology: topology.describe().split('\n') }, 'topology');
-
-  const consumer: Consumer = kafka.consumer({
-    groupId: c.consumer.groupId,
-    sessionTimeout: c.consumer.sessionTimeoutMs,
-    rebalanceTimeout: c.consumer.rebalanceTimeoutMs,
-    heartbeatInterval: c.consumer.heartbeatIntervalMs,
-    maxWaitTimeInMs: c.consumer.maxWaitTimeMs,
-    maxBytesPerPartition: c.consumer.maxBytesPerPartition,
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-  });
-  const admin: Admin = kafka.admin();
-  let aloProducer: Producer | undefined;
-  let opener: LaneOpener;
-  await admin.connect();
-  if (c.delivery.mode === 'exactly-once') {
-    opener = transactionalOpener({
-      kafka,
-      admin,
-      brokers: c.kafka.brokers,
-      clientId: c.kafka.clientId,
-      security,
-      groupId: c.consumer.groupId,
-      transactionalIdPrefix: c.delivery.transactionalIdPrefix,
-      transactionTimeoutMs: c.delivery.transactionTimeoutMs,
-      maxAttempts: c.delivery.maxAttempts,
+  /** Connects and wires everything; consumes nothing until start(). */
+  static async build(config: PrismConfig, options: StartOptions = {}): Promise<PipelineRuntime> {
+    const log = options.log ?? rootLog.child({ component: 'run' });
+    if (!readCommittedFix.install()) {
+      log.warn(
+        'kafkajs was loaded before its read_committed fix (bin/prism.mjs installs it first): records of aborted upstream transactions may reach the pipeline',
+      );
+    }
+    const c = config;
+    const connection = await connectKafka({ config: c.kafka, log });
+    const opened: OpenedRunScorer = options.scorer
+      ? { scorer: options.scorer }
+      : await openRunScorer(c.scorer, log, {
+          probe: c.probe,
+          kafka: connection.kafka,
+          topic: c.topics.modelUpdates,
+          schemaRegistry: c.input.schemaRegistry,
+        });
+    const arbitrator = arbitratorFromConfig(c.arbitration);
+    // The source is built after the metrics that read from it.
+    const runtimeRef: { current?: PipelineRuntime } = {};
+    const metrics = metricsFor(c, opened, arbitrator, () => runtimeRef.current?.source.activeLanes() ?? []);
+    const dashboard = options.dashboard;
+    const topology = buildTopology({
+      config: c,
+      scorer: opened.scorer,
+      arbitrator,
+      ...pipelineCodecs(c),
+      metrics,
       log,
-      onTransaction: (result) => metrics.transactions.inc({ result }),
+      onDecided: dashboard && ((b) => dashboard.observeDecided(b)),
     });
-  } else {
-    aloProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await aloProducer.connect();
-    opener = atLeastOnceOpener(aloProducer, consumer);
+    log.info({ topology: topology.describe().split('\n') }, 'topology');
+    const clients = await openClients(c, connection, metrics, log);
+    const parts = { config: c, log, connection, opened, arbitrator, metrics, topology, clients, dashboard };
+    runtimeRef.current = new PipelineRuntime(parts);
+    return runtimeRef.current;
   }
 
-  let stopping = false;
-  let failed: Error | undefined;
-  let settle: { resolve: () => void; reject: (e: Error) => void } = {
-    resolve: () => undefined,
-    reject: () => undefined,
-  };
-  const done = new Promise<void>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  // A rejection nobody awaits yet must not crash the process before the CLI handles it.
-  done.catch(() => undefined);
+  get done(): Promise<void> {
+    return this.lifecycle.done;
+  }
 
-  const src = new KafkaSource({
-    consumer,
-    topic: c.topics.trajectories,
-    fromBeginning: c.consumer.fromBeginning,
-    partitionsConsumedConcurrently: c.consumer.partitionsConsumedConcurrently,
-    heartbeatIntervalMs: c.consumer.heartbeatIntervalMs,
-    highWatermark: c.consumer.highWatermark,
-    lowWatermark: c.consumer.lowWatermark,
-    maxInFlightBytes: c.consumer.maxInFlightBytes,
-    // Records held for the warm-up must fit whatever their size (else: a pause that never resumes).
-    byteFloorRecords:
-      c.arbitration.policy !== 'threshold' && c.arbitration.calibrate === undefined
-        ? c.arbitration.warmup
-        : 1,
-    drainTimeoutMs: c.lifecycle.drainTimeoutMs,
-    opener,
-    log,
-    hooks: {
-      onBatch: (topic, partition, hw) => metrics.observeHighWatermark(topic, partition, hw),
-      onRecords: (topic, partition, n) => metrics.recordsIn.inc({ topic, partition: String(partition) }, n),
-      onRebalance: () => metrics.rebalances.inc(),
-      onFatal: (err) => void fail(err),
-    },
-  });
-  sourceRef.current = src;
+  get http(): RunningHttpServer | undefined {
+    return this.httpServer;
+  }
 
-  const runLane = (lane: PartitionLane): Observable<Committed> => {
+  readiness(): Readiness {
+    const c = this.config;
+    return readinessOf(this.source.status(), Date.now(), c.http.brokerStaleMs, this.lifecycle.stopping);
+  }
+
+  /** Subscribes the lanes, serves HTTP, joins the group and starts the broker watchdog. */
+  async start(): Promise<void> {
+    const c = this.config;
+    this.subscription = this.source.lanes$.pipe(mergeMap((lane) => this.runLane(lane))).subscribe({
+      error: (err: unknown) => void this.fail(err instanceof Error ? err : new Error(String(err))),
+    });
+    const dashboard = this.parts.dashboard;
+    this.httpServer = c.http.enabled
+      ? await startHttpServer({
+          host: c.http.host,
+          port: c.http.port,
+          registry: this.metrics.registry,
+          healthy: () => !this.lifecycle.failed,
+          readiness: () => this.readiness(),
+          log: this.log,
+          routes: dashboard ? [dashboardRoutes(dashboard)] : [],
+          authToken: resolveAuthToken(c.http),
+          maxBodyBytes: c.http.maxBodyBytes,
+          rateLimit: { perSecond: c.http.rateLimitPerSecond, burst: c.http.rateLimitBurst },
+        })
+      : undefined;
+    this.stopSampling = dashboard?.startSampling({
+      intervalMs: 2000,
+      lag: () => pipelineLag(this.metrics),
+    });
+    try {
+      await this.source.start();
+    } catch (err) {
+      await this.fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    // Short broker outages are ridden out (kafkajs reconnects, sinks retry); a long one is fatal.
+    this.lifecycle.watchBroker(() => this.source.status().lastBrokerOkAt, c.kafka.unavailablePatienceMs);
+  }
+
+  /** Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the group. */
+  async stop(reason = 'stop requested'): Promise<void> {
+    if (!this.lifecycle.stopping) {
+      this.log.info(
+        { reason, timeoutMs: this.config.lifecycle.shutdownTimeoutMs },
+        'stopping: draining in-flight batches, then leaving the group',
+      );
+    }
+    return this.lifecycle.stop();
+  }
+
+  /** Fatal: abort in-flight lanes (nothing more commits), release everything, reject `done`. */
+  fail(err: Error): Promise<void> {
+    return this.lifecycle.fail(err);
+  }
+
+  /** The handle `prism run`, the demo and the tests hold. */
+  handle(): PipelineHandle {
+    return {
+      topology: this.topology,
+      metrics: this.metrics,
+      http: this.httpServer,
+      done: this.done,
+      readiness: () => this.readiness(),
+      stop: (reason) => this.stop(reason),
+    };
+  }
+
+  private runLane(lane: PartitionLane): Observable<Committed> {
+    const { metrics, log } = this;
     metrics.observeCommittedPosition(lane.topic, lane.partition, lane.startOffset?.toString() ?? null);
-    return topology.lane(lane.records$, lane.sink).pipe(
+    return this.topology.lane(lane.records$, lane.sink).pipe(
       takeUntil(lane.aborted$),
       tap((committed) => {
         lane.ack(committed.outputs.length);
@@ -228,95 +251,138 @@ export async function startPipeline(
       finalize(() => {
         lane
           .finish()
-          .catch((err: unknown) =>
-            log.warn({ lane: lane.key, err: errorMessage(err) }, 'closing lane sink failed'),
+          .catch((e: unknown) =>
+            log.warn({ lane: lane.key, err: errorMessage(e) }, 'closing lane sink failed'),
           );
         log.info({ lane: lane.key, aborted: lane.aborted }, 'lane closed');
       }),
     );
-  };
-  const subscription: Subscription = src.lanes$.pipe(mergeMap(runLane)).subscribe({
-    error: (err: unknown) => void fail(err instanceof Error ? err : new Error(String(err))),
-  });
+  }
 
-  const http = c.http.enabled
-    ? await startHttpServer({
-        host: c.http.host,
-        port: c.http.port,
-        registry: metrics.registry,
-        healthy: () => failed === undefined,
-        readiness: () => readinessOf(src.status(), Date.now(), c.http.brokerStaleMs, stopping),
-        log,
-        routes: dashboard ? [dashboardRoutes(dashboard)] : [],
-        authToken: resolveAuthToken(c.http),
-        maxBodyBytes: c.http.maxBodyBytes,
-        rateLimit: { perSecond: c.http.rateLimitPerSecond, burst: c.http.rateLimitBurst },
-      })
-    : undefined;
-  const stopSampling = dashboard?.startSampling({ intervalMs: 2000, lag: () => pipelineLag(metrics) });
-
-  const watchdog: { current?: BrokerWatchdog } = {};
-  const shutdown = async (): Promise<void> => {
-    watchdog.current?.stop();
-    await src
+  /** Releases everything, in dependency order; runs once (the lifecycle guarantees it). */
+  private async shutdown(): Promise<void> {
+    const { config: c, log, parts } = this;
+    await this.source
       .stop(c.lifecycle.shutdownTimeoutMs)
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer stop failed'));
-    subscription.unsubscribe();
-    await aloProducer?.disconnect().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
-    stopSampling?.();
-    await http?.close();
-    await opened
+    this.subscription?.unsubscribe();
+    await parts.clients.aloProducer?.disconnect().catch(() => undefined);
+    await parts.clients.admin.disconnect().catch(() => undefined);
+    this.stopSampling?.();
+    await this.httpServer?.close();
+    await parts.opened
       .stop?.()
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'probe follow stop failed'));
-    scorer.dispose();
-  };
-
-  async function fail(err: Error): Promise<void> {
-    if (failed !== undefined || stopping) return;
-    failed = err;
-    stopping = true;
-    log.error(
-      { err: errorMessage(err), code: err instanceof PrismError ? err.code : undefined },
-      'pipeline failed; aborting in-flight work',
-    );
-    for (const lane of src.activeLanes()) lane.abort('pipeline failed');
-    // Bounded: with the broker gone, leaving the group can hang; nothing is committed either way.
-    await Promise.race([
-      shutdown(),
-      new Promise((resolve) => setTimeout(resolve, c.lifecycle.shutdownTimeoutMs).unref()),
-    ]);
-    settle.reject(err);
+    parts.opened.scorer.dispose();
   }
+}
 
-  try {
-    await src.start();
-  } catch (err) {
-    await fail(err instanceof Error ? err : new Error(String(err)));
-    throw err;
-  }
-  // Short broker outages are ridden out (kafkajs reconnects, sinks retry); a long one is fatal.
-  watchdog.current = startBrokerWatchdog({
-    lastOkAt: () => src.status().lastBrokerOkAt,
-    patienceMs: c.kafka.unavailablePatienceMs,
-    onExpired: (err) => void fail(err),
-  });
+/** Builds and starts the pipeline of `prism run`; see PipelineRuntime. */
+export async function startPipeline(
+  config: PrismConfig,
+  options: StartOptions = {},
+): Promise<PipelineHandle> {
+  const runtime = await PipelineRuntime.build(config, options);
+  await runtime.start();
+  return runtime.handle();
+}
 
-  return {
-    topology,
-    metrics,
-    http,
-    done,
-    readiness: () => readinessOf(src.status(), Date.now(), c.http.brokerStaleMs, stopping),
-    async stop(reason = 'stop requested') {
-      if (stopping) return done.catch(() => undefined);
-      stopping = true;
-      log.info(
-        { reason, timeoutMs: c.lifecycle.shutdownTimeoutMs },
-        'stopping: draining in-flight batches, then leaving the group',
-      );
-      await shutdown();
-      settle.resolve();
+function metricsFor(
+  c: PrismConfig,
+  opened: OpenedRunScorer,
+  arbitrator: Arbitrator,
+  lanes: () => readonly PartitionLane[],
+): PipelineMetrics {
+  const scorer = opened.scorer;
+  const probe = () => ({ modelId: scorer.probeModelId, version: scorer.probeModelVersion });
+  const windows = (): readonly WindowSnapshot[] =>
+    arbitrator.policy.usesWindow
+      ? arbitrator.snapshot()
+      : [{ probe: probe(), size: 0, warm: true, threshold: c.arbitration.threshold ?? null }];
+  const metrics = new PipelineMetrics(
+    {
+      windows,
+      liveTensors: opened.liveTensors,
+      inFlight: () => new Map(lanes().map((l) => [l.partition, l.inFlight])),
     },
-  };
+    { metric: c.arbitration.metric, policy: c.arbitration.policy },
+  );
+  for (const m of opened.metrics ?? []) metrics.registry.registerMetric(m);
+  metrics.scorerInfo.set(
+    { backend: scorer.backend, probe_model: scorer.probeModelId, probe_version: scorer.probeModelVersion },
+    1,
+  );
+  return metrics;
+}
+
+async function openClients(
+  c: PrismConfig,
+  connection: KafkaConnection,
+  metrics: PipelineMetrics,
+  log: Logger,
+): Promise<PipelineClients> {
+  const { kafka, security } = connection;
+  const consumer: Consumer = kafka.consumer({
+    groupId: c.consumer.groupId,
+    sessionTimeout: c.consumer.sessionTimeoutMs,
+    rebalanceTimeout: c.consumer.rebalanceTimeoutMs,
+    heartbeatInterval: c.consumer.heartbeatIntervalMs,
+    maxWaitTimeInMs: c.consumer.maxWaitTimeMs,
+    maxBytesPerPartition: c.consumer.maxBytesPerPartition,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  if (c.delivery.mode === 'exactly-once') {
+    const opener = transactionalOpener({
+      kafka,
+      admin,
+      brokers: c.kafka.brokers,
+      clientId: c.kafka.clientId,
+      security,
+      groupId: c.consumer.groupId,
+      transactionalIdPrefix: c.delivery.transactionalIdPrefix,
+      transactionTimeoutMs: c.delivery.transactionTimeoutMs,
+      maxAttempts: c.delivery.maxAttempts,
+      log,
+      onTransaction: (result) => metrics.transactions.inc({ result }),
+    });
+    return { consumer, admin, opener };
+  }
+  const aloProducer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  await aloProducer.connect();
+  return { consumer, admin, opener: atLeastOnceOpener(aloProducer, consumer), aloProducer };
+}
+
+function sourceFor(p: PipelineParts, onFatal: (err: Error) => void): KafkaSource {
+  const { config: c, metrics } = p;
+  return new KafkaSource({
+    consumer: p.clients.consumer,
+    topic: c.topics.trajectories,
+    fromBeginning: c.consumer.fromBeginning,
+    partitionsConsumedConcurrently: c.consumer.partitionsConsumedConcurrently,
+    heartbeatIntervalMs: c.consumer.heartbeatIntervalMs,
+    highWatermark: c.consumer.highWatermark,
+    lowWatermark: c.consumer.lowWatermark,
+    maxInFlightBytes: c.consumer.maxInFlightBytes,
+    // Records held for the warm-up must fit whatever their size (else: a pause that never resumes).
+    byteFloorRecords:
+      c.arbitration.policy !== 'threshold' && c.arbitration.calibrate === undefined
+        ? c.arbitration.warmup
+        : 1,
+    drainTimeoutMs: c.lifecycle.drainTimeoutMs,
+    opener: p.clients.opener,
+    log: p.log,
+    hooks: {
+      onBatch: (topic, partition, hw) => metrics.observeHighWatermark(topic, partition, hw),
+      onRecords: (topic, partition, n) => metrics.recordsIn.inc({ topic, partition: String(partition) }, n),
+      onRebalance: () => metrics.rebalances.inc(),
+      onFatal,
+    },
+  });
 }

@@ -1,4 +1,5 @@
 import type { Readiness } from '../http/server.ts';
+import { runtimeReadiness } from '../runtime/readiness.ts';
 import type { SourceStatus } from './source.ts';
 
 /**
@@ -11,15 +12,11 @@ export function readinessOf(
   brokerStaleMs: number,
   stopping: boolean,
 ): Readiness {
-  const reasons: string[] = [];
-  if (stopping) reasons.push('shutting down');
-  if (!status.joined) reasons.push('not joined to the consumer group (starting or rebalancing)');
-  if (status.lastBrokerOkAt === 0) reasons.push('no broker response yet');
-  else if (now - status.lastBrokerOkAt > brokerStaleMs)
-    reasons.push(`broker unreachable for ${Math.round((now - status.lastBrokerOkAt) / 1000)} s`);
-  return {
-    ready: reasons.length === 0,
-    reasons,
-    detail: { generation: status.generation, partitions: status.assignment },
-  };
+  return runtimeReadiness(
+    { stopping, joined: status.joined, lastBrokerOkAt: status.lastBrokerOkAt },
+    now,
+    brokerStaleMs,
+    undefined,
+    { generation: status.generation, partitions: status.assignment },
+  );
 }

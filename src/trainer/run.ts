@@ -6,8 +6,6 @@ import type { TopicsConfig } from '../config/topics.ts';
 import type { RlTrainerConfig, SftTrainerConfig, TrainerConfig } from '../config/trainer.ts';
 import { PrismError, errorMessage } from '../errors.ts';
 import { ensureTopics, prismTopicSpecs } from '../kafka/admin/topics.ts';
-import { createKafka, kafkaSecurityOf } from '../kafka/client.ts';
-import { verifyKafkaAccess } from '../kafka/security/verify.ts';
 import { toBrokerError } from '../kafka/errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { saveModel } from '../model/llama.ts';
@@ -20,7 +18,9 @@ import { TrainerCodecs } from './kafka/codecs.ts';
 import { KafkaTrainerSink } from './kafka/sink.ts';
 import { RetryingTrainerSink, isGenerationErrorDeep } from './kafka/retrying-sink.ts';
 import { isBrokerUnavailableError } from '../producer/errors.ts';
-import { startBrokerWatchdog } from '../kafka/watchdog.ts';
+import { connectKafka } from '../runtime/kafka.ts';
+import { Lifecycle } from '../runtime/lifecycle.ts';
+import { runtimeReadiness, type ReadinessWording } from '../runtime/readiness.ts';
 import { withHeartbeat } from '../consumer/heartbeat.ts';
 import { TrainerLoop, type LoopOptions } from './loop.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
@@ -52,6 +52,11 @@ export interface TrainerHandle {
   /** Graceful stop: finish the micro-batch in progress, checkpoint applied steps, commit, disconnect. */
   stop(): Promise<void>;
 }
+
+const TRAINER_WORDING: ReadinessWording = {
+  failed: 'trainer failed',
+  notJoined: 'consumer group not joined yet',
+};
 
 /** Runs `fn` calls one at a time (eachBatch and the idle ticker share the loop). */
 function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
@@ -98,16 +103,14 @@ export async function startTrainer(
         port: cfg.metrics.port,
         registry: metrics.registry,
         healthy: () => fatal === null,
-        readiness: () => {
-          const reasons = [
-            ...(fatal === null ? [] : ['trainer failed']),
-            ...(status.joined ? [] : ['consumer group not joined yet']),
-            ...(status.lastBrokerOkAt > 0 && Date.now() - status.lastBrokerOkAt > brokerStaleMs
-              ? [`broker unreachable for ${Math.round((Date.now() - status.lastBrokerOkAt) / 1000)} s`]
-              : []),
-          ];
-          return { ready: reasons.length === 0, reasons, detail: { step: status.step } };
-        },
+        readiness: () =>
+          runtimeReadiness(
+            { failed: fatal !== null, joined: status.joined, lastBrokerOkAt: status.lastBrokerOkAt },
+            Date.now(),
+            brokerStaleMs,
+            TRAINER_WORDING,
+            { step: status.step },
+          ),
         log,
       });
     }
@@ -116,22 +119,10 @@ export async function startTrainer(
       { input: inputTopic, modelUpdates: config.topics.modelUpdates },
       config.input?.limits?.maxBytes,
     );
-    if (kafkaSecurityOf({ security: config.kafka }).enabled) {
-      // Wrong password / untrusted CA: a typed error (exit 2) within seconds, not endless retries.
-      await verifyKafkaAccess({
-        brokers: config.kafka.brokers,
-        clientId: `${config.kafka.clientId}-trainer-${kind}`,
-        security: config.kafka,
-        timeoutMs: config.kafka.authTimeoutMs,
-      });
-    }
-    const kafka = createKafka({
-      brokers: config.kafka.brokers,
+    const { kafka } = await connectKafka({
+      config: config.kafka,
       clientId: `${config.kafka.clientId}-trainer-${kind}`,
-      connectionTimeoutMs: config.kafka.connectionTimeoutMs,
-      requestTimeoutMs: config.kafka.requestTimeoutMs,
-      logger: log.child({ component: 'kafkajs' }),
-      security: config.kafka,
+      log,
     });
     const admin = kafka.admin();
     try {
@@ -272,72 +263,66 @@ interface RunParts {
   setFatal: (err: unknown) => void;
 }
 
+/** The trainer's idle ticker, shared with its shutdown. */
+interface TickerTimers {
+  ticker: NodeJS.Timeout | undefined;
+  wake: () => void;
+}
+
+/** Stop: checkpoint applied steps, then disconnect; fail: skip the checkpoint, bounded disconnect. */
+function trainerLifecycle(
+  p: RunParts,
+  serial: <T>(fn: () => Promise<T>) => Promise<T>,
+  timers: TickerTimers,
+): Lifecycle {
+  const { consumer, producer, loop, booted, log, inputTopic } = p;
+  return new Lifecycle({
+    log,
+    failMessage: 'trainer failed',
+    onFail: (err) => p.setFatal(err),
+    shutdown: async (cause) => {
+      const failed = cause !== undefined;
+      p.status.stopping = failed;
+      if (timers.ticker) clearTimeout(timers.ticker);
+      timers.wake();
+      let checkpointError: unknown;
+      try {
+        consumer.pause([{ topic: inputTopic }]);
+        // Applied steps since the last checkpoint are saved (and their offsets committed); queued
+        // or accumulating records are not in it and will be re-read by the next run.
+        if (!failed) await serial(() => loop.checkpoint());
+      } catch (e) {
+        checkpointError = e;
+      }
+      const disconnect = async (): Promise<void> => {
+        await consumer
+          .disconnect()
+          .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'consumer disconnect failed'));
+        await producer
+          .disconnect()
+          .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'producer disconnect failed'));
+      };
+      // After a failure (the broker may be gone) leaving the group must not hold the exit.
+      await (failed || checkpointError !== undefined
+        ? Promise.race([disconnect(), new Promise((r) => setTimeout(r, 10_000).unref())])
+        : disconnect());
+      await p.server?.close();
+      booted.dispose();
+      if (checkpointError !== undefined) throw checkpointError;
+      if (!failed) log.info({ step: loop.step }, 'trainer stopped');
+    },
+  });
+}
+
 async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
-  const { consumer, producer, loop, booted, metrics, codecs, log, inputTopic } = p;
+  const { consumer, loop, booted, metrics, codecs, log, inputTopic } = p;
   const serial = serializer();
   loop.onStep((s) => {
     p.status.step = s.step;
   });
-  let stopping = false;
-  let stopped = false;
-  let resolveDone: () => void = () => undefined;
-  let rejectDone: (err: unknown) => void = () => undefined;
-  const done = new Promise<void>((res, rej) => {
-    resolveDone = res;
-    rejectDone = rej;
-  });
-  done.catch(() => undefined);
-  let ticker: NodeJS.Timeout | undefined;
-  let wakeTicker: () => void = () => undefined;
-
-  const watchdog: { current?: { stop(): void } } = {};
-  const shutdown = async (err: unknown): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    stopping = true;
-    p.status.stopping = err !== null;
-    watchdog.current?.stop();
-    if (ticker) clearTimeout(ticker);
-    wakeTicker();
-    try {
-      consumer.pause([{ topic: inputTopic }]);
-      if (err === null) {
-        // Applied steps since the last checkpoint are saved (and their offsets committed); queued
-        // or accumulating records are not in it and will be re-read by the next run.
-        await serial(() => loop.checkpoint());
-      }
-    } catch (e) {
-      err ??= e;
-    }
-    const disconnect = async (): Promise<void> => {
-      await consumer
-        .disconnect()
-        .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'consumer disconnect failed'));
-      await producer
-        .disconnect()
-        .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'producer disconnect failed'));
-    };
-    // After a failure (the broker may be gone) leaving the group must not hold the exit.
-    await (err === null
-      ? disconnect()
-      : Promise.race([disconnect(), new Promise((r) => setTimeout(r, 10_000).unref())]));
-    await p.server?.close();
-    booted.dispose();
-    if (err === null) {
-      log.info({ step: loop.step }, 'trainer stopped');
-      resolveDone();
-    } else {
-      log.error(
-        { err: errorMessage(err), code: err instanceof PrismError ? err.code : undefined },
-        'trainer failed',
-      );
-      rejectDone(err);
-    }
-  };
-  const fail = (err: unknown): void => {
-    p.setFatal(err);
-    void shutdown(err);
-  };
+  const timers: TickerTimers = { ticker: undefined, wake: () => undefined };
+  const lifecycle = trainerLifecycle(p, serial, timers);
+  const fail = (err: unknown): void => void lifecycle.fail(err);
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     p.status.joined = true;
@@ -373,7 +358,7 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   // A heartbeat lost to a broker restart or a rebalance is not fatal: kafkajs rejoins on its
   // next request, and the lineage (not the group generation) decides what is trained.
   const beat = async (): Promise<void> => {
-    if (heartbeatFn === undefined || stopping) return;
+    if (heartbeatFn === undefined || lifecycle.stopping) return;
     await heartbeatFn().catch((err: unknown) => {
       if (!isBrokerUnavailableError(err) && !isGenerationErrorDeep(err)) throw err;
       log.warn({ err: errorMessage(err) }, 'heartbeat failed; the consumer will rejoin');
@@ -387,14 +372,14 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> => {
-    if (stopping) return;
+    if (lifecycle.stopping) return;
     heartbeatFn = heartbeat;
     // Waiting here for a ticker step/checkpoint would otherwise starve the membership.
     await withHeartbeat(
       beat,
       heartbeatEveryMs,
       serial(async () => {
-        if (stopping) return;
+        if (lifecycle.stopping) return;
         const records: InputRecord[] = [];
         const rejected: Rejected[] = [];
         for (const m of batch.messages) {
@@ -430,7 +415,7 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     ).catch((err: unknown) => {
       fail(err);
     });
-    wakeTicker();
+    timers.wake();
   };
 
   await consumer.connect();
@@ -444,9 +429,9 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
 
   // Time-based work (partial batches, group expiry, checkpoint by time) when no records arrive.
   const schedule = (): void => {
-    if (stopping) return;
+    if (lifecycle.stopping) return;
     const wait = Math.min(Math.max(loop.nextDueIn(), 50), 1000);
-    ticker = setTimeout(() => {
+    timers.ticker = setTimeout(() => {
       // Steps and checkpoints run here outside eachBatch: heartbeat between micro-batches (they
       // block the event loop) and on a timer while a checkpoint is written.
       serial(() => withHeartbeat(beat, heartbeatEveryMs, loop.pump(beat)))
@@ -454,18 +439,14 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
         .catch((err: unknown) => fail(err));
     }, wait);
   };
-  wakeTicker = () => {
-    if (stopping || ticker === undefined) return;
-    clearTimeout(ticker);
+  timers.wake = () => {
+    if (lifecycle.stopping || timers.ticker === undefined) return;
+    clearTimeout(timers.ticker);
     schedule();
   };
   schedule();
   // kafkajs rides out short outages (the consumer restarts after a retriable crash); a long one is fatal.
-  watchdog.current = startBrokerWatchdog({
-    lastOkAt: () => p.status.lastBrokerOkAt,
-    patienceMs: p.patienceMs,
-    onExpired: (err) => fail(err),
-  });
+  lifecycle.watchBroker(() => p.status.lastBrokerOkAt, p.patienceMs);
   log.info(
     { topic: inputTopic, group: p.cfg.groupId, step: loop.step, metricsPort: p.server?.port ?? null },
     'trainer started',
@@ -476,10 +457,7 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     loop,
     booted,
     metricsPort: p.server?.port ?? null,
-    done,
-    stop: async () => {
-      await shutdown(null);
-      await done.catch(() => undefined);
-    },
+    done: lifecycle.done,
+    stop: () => lifecycle.stop(),
   };
 }
