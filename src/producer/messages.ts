@@ -1,5 +1,6 @@
 import type { TopicMessages } from 'kafkajs';
 import type { Batch, Outbound } from '../operators/types.ts';
+import { recordBytes } from './fit.ts';
 
 /** Groups a batch's outputs per topic, keeping order within each topic. */
 export function toTopicMessages(batch: Batch<Outbound>): TopicMessages[] {
@@ -22,20 +23,16 @@ export function toTopicMessages(batch: Batch<Outbound>): TopicMessages[] {
  */
 export const MAX_SEND_BYTES = 512 * 1024;
 
-function sizeOf(o: Outbound): number {
-  let n = (o.key?.length ?? 0) + (o.value?.length ?? 0);
-  for (const [k, v] of Object.entries(o.headers ?? {}))
-    n += k.length + (typeof v === 'string' || Buffer.isBuffer(v) ? v.length : 0);
-  return n;
-}
-
-/** toTopicMessages in order-preserving chunks of ≤ maxBytes (a larger single record goes alone). */
+/**
+ * toTopicMessages in order-preserving chunks of ≤ maxBytes (record framing and headers counted; a
+ * larger single record goes alone). Callers pass a smaller maxBytes when a topic accepts less (fit.ts).
+ */
 export function toSendChunks(batch: Batch<Outbound>, maxBytes = MAX_SEND_BYTES): TopicMessages[][] {
   const chunks: TopicMessages[][] = [];
   let cur: Outbound[] = [];
   let bytes = 0;
   for (const o of batch) {
-    const n = sizeOf(o);
+    const n = recordBytes(o);
     if (cur.length > 0 && bytes + n > maxBytes) {
       chunks.push(toTopicMessages(cur));
       cur = [];

@@ -5,6 +5,7 @@ import type { LaneOpener } from '../consumer/source.ts';
 import type { ResolvedKafkaSecurity } from '../kafka/security/resolve.ts';
 import type { Logger } from '../log.ts';
 import { AtLeastOnceLaneSink } from './at-least-once-sink.ts';
+import type { FitReport, OutputLimits } from './fit-send.ts';
 import { TransactionalLaneSink } from './transactional-sink.ts';
 import { transactionalIdFor } from './transactional-id.ts';
 
@@ -22,6 +23,9 @@ export interface TransactionalOpenerOptions {
   readonly maxAttempts: number;
   readonly log: Logger;
   readonly onTransaction?: (result: 'commit' | 'abort') => void;
+  /** Topic limits: outputs a topic would refuse are written without payload (producer/fit.ts). */
+  readonly limits?: OutputLimits;
+  readonly onFitted?: (report: FitReport) => void;
 }
 
 /**
@@ -55,6 +59,8 @@ export function transactionalOpener(o: TransactionalOpenerOptions): LaneOpener {
         stableOffset,
         log: o.log,
         onTransaction: o.onTransaction,
+        limits: o.limits,
+        onFitted: o.onFitted,
       });
       try {
         // Stable read: the previous owner's last transaction may be committed while its offsets
@@ -68,12 +74,22 @@ export function transactionalOpener(o: TransactionalOpenerOptions): LaneOpener {
   };
 }
 
+export interface AtLeastOnceOpenerExtras {
+  readonly limits?: OutputLimits;
+  readonly log?: Logger;
+  readonly onFitted?: (report: FitReport) => void;
+}
+
 /** At-least-once lanes share one idempotent producer and commit through the consumer. */
-export function atLeastOnceOpener(producer: Producer, consumer: Consumer): LaneOpener {
+export function atLeastOnceOpener(
+  producer: Producer,
+  consumer: Consumer,
+  extras: AtLeastOnceOpenerExtras = {},
+): LaneOpener {
   return {
     async open(topic, partition) {
       return {
-        sink: new AtLeastOnceLaneSink({ producer, consumer, topic, partition }),
+        sink: new AtLeastOnceLaneSink({ producer, consumer, topic, partition, ...extras }),
         committedOffset: null,
       };
     },

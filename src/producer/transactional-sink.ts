@@ -4,7 +4,9 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Batch, Outbound } from '../operators/types.ts';
 import { SinkError, isBrokerUnavailableError, isFencingError } from './errors.ts';
-import { nextOffset, toSendChunks } from './messages.ts';
+import { MAX_SHRINK, fittedForSend, type FitReport, type OutputLimits } from './fit-send.ts';
+import { isMessageTooLargeError } from './fit.ts';
+import { nextOffset } from './messages.ts';
 import type { LaneSink } from './types.ts';
 
 export interface TransactionalSinkOptions {
@@ -22,6 +24,10 @@ export interface TransactionalSinkOptions {
   readonly stableOffset: () => Promise<string | null>;
   readonly log: Logger;
   readonly onTransaction?: (result: 'commit' | 'abort') => void;
+  /** Topic limits (max.message.bytes): oversized outputs are written without payload (fit.ts). */
+  readonly limits?: OutputLimits;
+  /** Outputs written without their payload (metrics). */
+  readonly onFitted?: (report: FitReport) => void;
 }
 
 /**
@@ -75,13 +81,18 @@ export class TransactionalLaneSink implements LaneSink {
     // Attempts that failed because the broker was away do not count: the broker watchdog
     // (kafka.unavailablePatienceMs) bounds that wait and aborts the lane, which ends this loop.
     let counted = 0;
+    // MESSAGE_TOO_LARGE although every output was sized to fit: halve what is assumed to fit and
+    // retry (bounded), so an oversized record can never block its partition for ever.
+    let shrink = 0;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        if (this.producer === null) await this.reconnect(batch);
-        else await this.writeOnce(batch);
+        if (this.producer === null) await this.reconnect(batch, shrink);
+        else await this.writeOnce(batch, shrink);
         return;
       } catch (err) {
         if (err instanceof SinkError && err.code !== 'SINK_WRITE_FAILED') throw err;
+        const tooLarge = this.o.limits !== undefined && isMessageTooLargeError(err) && shrink < MAX_SHRINK;
+        if (tooLarge) shrink += 1;
         if (isFencingError(err)) {
           throw new SinkError(
             'PRODUCER_FENCED',
@@ -89,7 +100,7 @@ export class TransactionalLaneSink implements LaneSink {
             { cause: err },
           );
         }
-        if (!isBrokerUnavailableError(err)) counted += 1;
+        if (!isBrokerUnavailableError(err) && !tooLarge) counted += 1;
         if (this.aborted)
           throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
         if (counted >= this.o.maxAttempts || this.closed) {
@@ -100,8 +111,10 @@ export class TransactionalLaneSink implements LaneSink {
           );
         }
         this.o.log.warn(
-          { transactionalId: this.o.transactionalId, attempt, err: errorMessage(err) },
-          'transaction failed; re-initialising producer and retrying',
+          { transactionalId: this.o.transactionalId, attempt, shrink, err: errorMessage(err) },
+          tooLarge
+            ? 'broker refused a record as too large: retrying with outputs fitted to half the size'
+            : 'transaction failed; re-initialising producer and retrying',
         );
         // A failed kafkajs transaction can leave its state machine unusable: start afresh (same id, new epoch).
         await this.producer?.disconnect().catch(() => undefined);
@@ -112,7 +125,7 @@ export class TransactionalLaneSink implements LaneSink {
   }
 
   /** Fresh producer (same id, new epoch), then write the batch unless the failed attempt committed it. */
-  private async reconnect(batch: Batch<Outbound>): Promise<void> {
+  private async reconnect(batch: Batch<Outbound>, shrink: number): Promise<void> {
     if (this.aborted || this.closed)
       throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
     this.producer = await this.connect();
@@ -121,17 +134,21 @@ export class TransactionalLaneSink implements LaneSink {
     // offset now tells: if it already covers this batch, writing again would duplicate it.
     const committed = await this.o.stableOffset();
     if (committed !== null && BigInt(committed) >= BigInt(nextOffset(batch))) return;
-    await this.writeOnce(batch);
+    await this.writeOnce(batch, shrink);
   }
 
-  private async writeOnce(batch: Batch<Outbound>): Promise<void> {
+  private async writeOnce(batch: Batch<Outbound>, shrink: number): Promise<void> {
     if (this.aborted || this.closed)
       throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
     const producer = this.producer;
     if (producer === null) throw new SinkError('SINK_WRITE_FAILED', 'producer is not connected');
+    const chunks = fittedForSend(batch, this.o.limits, shrink, {
+      log: this.o.log,
+      onFitted: this.o.onFitted,
+    });
     const txn = await producer.transaction();
     try {
-      for (const topicMessages of toSendChunks(batch)) await txn.sendBatch({ topicMessages, acks: -1 });
+      for (const topicMessages of chunks) await txn.sendBatch({ topicMessages, acks: -1 });
       await txn.sendOffsets({
         consumerGroupId: this.o.groupId,
         topics: [
