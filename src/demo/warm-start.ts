@@ -8,12 +8,14 @@ import { configToJson } from '../model/config.ts';
 import { initModel, saveModel, type LlamaModel } from '../model/llama.ts';
 import type { ScoredTrajectory, Trajectory } from '../schemas/types.ts';
 import { ByteTokenizer } from '../tokenizer/byte.ts';
+import type { TurnTokenizer } from '../tokenizer/types.ts';
 import { CheckpointStore } from '../trainer/checkpoint/store.ts';
 import { SftEngine } from '../trainer/engines/sft.ts';
 import { TrainerLoop } from '../trainer/loop.ts';
 import { OffsetLedger } from '../trainer/offsets.ts';
 import { AdamW, defaultNoDecay } from '../trainer/optim/adamw.ts';
 import type { InputRecord, TrainerSink } from '../trainer/types.ts';
+import { ConfigError } from '../errors.ts';
 import { DemoError } from './errors.ts';
 import { cacheKey, findCachedModel, publishCachedModel, WARM_START_RECIPE } from './model-cache.ts';
 import type { WarmStartSettings } from './settings.ts';
@@ -89,17 +91,38 @@ const NULL_SINK: TrainerSink = {
   publish: async () => undefined,
 };
 
-/**
- * Builds (or reuses from the cache) the demo's probe/starting model: initModel's tiny byte-level
- * Llama, then `steps` SFT steps on base-family `prism gen` records, run by the trainer's own
- * TrainerLoop + SftEngine + AdamW (linear warm-up, cosine decay), so the model "knows" the base
- * schema before the stream brings conflicting demonstrations.
- */
-export async function ensureWarmStartModel(
-  s: WarmStartSettings,
-  hooks: WarmStartHooks,
-): Promise<WarmStartResult> {
-  const records = [
+/** The optimizer side of a warm-start (WarmStartSettings minus the model and data choices). */
+export type WarmStartTraining = Pick<
+  WarmStartSettings,
+  | 'steps'
+  | 'microBatchSize'
+  | 'maxSeqLen'
+  | 'lr'
+  | 'warmupSteps'
+  | 'minLrRatio'
+  | 'weightDecay'
+  | 'maxGradNorm'
+>;
+
+export interface WarmStartTrainHooks {
+  readonly log: Logger;
+  readonly onStep?: (step: number, loss: number) => void;
+  /** Aborts between steps (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+export interface WarmStartTrained {
+  readonly steps: number;
+  readonly firstLoss: number | null;
+  readonly lastLoss: number | null;
+  readonly seconds: number;
+}
+
+/** The warm-start's training data: `steps` micro-batches of fresh base-family `prism gen` records. */
+export function warmStartRecords(
+  s: Pick<WarmStartSettings, 'steps' | 'microBatchSize' | 'dataSeed' | 'maxChars' | 'groupSize'>,
+): Trajectory[] {
+  return [
     ...generate({
       n: s.steps * s.microBatchSize,
       seed: s.dataSeed,
@@ -108,51 +131,51 @@ export async function ensureWarmStartModel(
       conflictShare: 0,
     }),
   ];
-  const model = initModel({ preset: s.preset, arch: s.arch, seed: s.modelSeed });
-  let optimizer: AdamW | undefined;
-  try {
-    const key = cacheKey({
-      settings: s,
-      modelConfig: configToJson(model.config),
-      initWeightsSha256: await weightsSha(model),
-      dataSha256: createHash('sha256').update(JSON.stringify(records)).digest('hex'),
-    });
-    const hit = await findCachedModel(key, hooks.cacheRoot);
-    if (hit !== null) {
-      hooks.onPlan?.({ cached: true, steps: 0, dir: hit });
-      return { dir: hit, key, cached: true, steps: 0, firstLoss: null, lastLoss: null };
-    }
-    hooks.onPlan?.({ cached: false, steps: s.steps, dir: '' });
+}
 
-    const started = Date.now();
-    const seq = {
-      tokenizer: new ByteTokenizer(),
-      vocabSize: model.config.vocab_size,
-      maxSeqLen: s.maxSeqLen,
-    };
-    optimizer = new AdamW(model.namedWeights(), {
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: s.weightDecay,
-      noDecay: defaultNoDecay(['norm', 'bias']),
-    });
+/**
+ * Trains `model` in place for `t.steps` SFT steps, one micro-batch of `records` each (a single pass),
+ * with the trainer's own TrainerLoop + SftEngine + AdamW (linear warm-up, cosine decay). Writes no
+ * checkpoint and talks to no broker; the caller saves the model.
+ */
+export async function trainWarmStart(
+  model: LlamaModel,
+  tokenizer: TurnTokenizer | null,
+  records: readonly Trajectory[],
+  t: WarmStartTraining,
+  hooks: WarmStartTrainHooks,
+): Promise<WarmStartTrained> {
+  if (records.length < t.steps * t.microBatchSize) {
+    throw new ConfigError(
+      `warm-start: ${t.steps} steps of ${t.microBatchSize} need ${t.steps * t.microBatchSize} records, got ${records.length}`,
+    );
+  }
+  const started = Date.now();
+  const seq = { tokenizer, vocabSize: model.config.vocab_size, maxSeqLen: t.maxSeqLen };
+  const optimizer = new AdamW(model.namedWeights(), {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: t.weightDecay,
+    noDecay: defaultNoDecay(['norm', 'bias']),
+  });
+  try {
     const never = Number.MAX_SAFE_INTEGER;
     const loop = new TrainerLoop(
       {
         trainer: 'sft',
         modelId: 'demo-warm-start',
         consumerGroup: 'demo-warm-start',
-        microBatchSize: s.microBatchSize,
+        microBatchSize: t.microBatchSize,
         maxBatchWaitMs: 1,
         gradAccumulation: 1,
-        maxGradNorm: s.maxGradNorm,
+        maxGradNorm: t.maxGradNorm,
         schedule: {
-          lr: s.lr,
-          warmupSteps: s.warmupSteps,
+          lr: t.lr,
+          warmupSteps: t.warmupSteps,
           decay: 'cosine',
-          decaySteps: Math.max(1, s.steps - s.warmupSteps),
-          minLrRatio: s.minLrRatio,
+          decaySteps: Math.max(1, t.steps - t.warmupSteps),
+          minLrRatio: t.minLrRatio,
         },
         checkpointEverySteps: never,
         checkpointEverySeconds: never,
@@ -179,33 +202,64 @@ export async function ensureWarmStartModel(
       lastLoss = st.loss;
       hooks.onStep?.(st.step, st.loss);
     });
-    for (let i = 0; i < s.steps; i++) {
+    for (let i = 0; i < t.steps; i++) {
       if (hooks.signal?.aborted === true)
         throw new DemoError('DEMO_INTERRUPTED', 'interrupted during the model warm-start');
-      const batch = records.slice(i * s.microBatchSize, (i + 1) * s.microBatchSize);
-      await loop.offer(batch.map((t, j) => asInputRecord(t, i * s.microBatchSize + j)));
+      const batch = records.slice(i * t.microBatchSize, (i + 1) * t.microBatchSize);
+      await loop.offer(batch.map((r, j) => asInputRecord(r, i * t.microBatchSize + j)));
       await loop.pump(undefined, { flush: true });
       await yieldToLoop(); // lets Ctrl-C and the progress bar run between steps
     }
-    hooks.log.info({ steps: loop.step, firstLoss, lastLoss }, 'demo warm-start trained');
+    hooks.log.info({ steps: loop.step, firstLoss, lastLoss }, 'warm-start trained');
+    return { steps: loop.step, firstLoss, lastLoss, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Builds (or reuses from the cache) the demo's probe/starting model: initModel's tiny byte-level
+ * Llama, then `steps` SFT steps on base-family `prism gen` records (trainWarmStart), so the model
+ * "knows" the base schema before the stream brings conflicting demonstrations.
+ */
+export async function ensureWarmStartModel(
+  s: WarmStartSettings,
+  hooks: WarmStartHooks,
+): Promise<WarmStartResult> {
+  const records = warmStartRecords(s);
+  const model = initModel({ preset: s.preset, arch: s.arch, seed: s.modelSeed });
+  try {
+    const key = cacheKey({
+      settings: s,
+      modelConfig: configToJson(model.config),
+      initWeightsSha256: await weightsSha(model),
+      dataSha256: createHash('sha256').update(JSON.stringify(records)).digest('hex'),
+    });
+    const hit = await findCachedModel(key, hooks.cacheRoot);
+    if (hit !== null) {
+      hooks.onPlan?.({ cached: true, steps: 0, dir: hit });
+      return { dir: hit, key, cached: true, steps: 0, firstLoss: null, lastLoss: null };
+    }
+    hooks.onPlan?.({ cached: false, steps: s.steps, dir: '' });
+    const trained = await trainWarmStart(model, new ByteTokenizer(), records, s, hooks);
+    const { steps, firstLoss, lastLoss } = trained;
     const dir = await publishCachedModel(
       key,
       {
         recipe: WARM_START_RECIPE,
         key,
         settings: s,
-        steps: loop.step,
+        steps,
         firstLoss,
         lastLoss,
-        seconds: (Date.now() - started) / 1000,
+        seconds: trained.seconds,
         createdAt: new Date().toISOString(),
       },
       (tmp) => saveModel(model, tmp),
       hooks.cacheRoot,
     );
-    return { dir, key, cached: false, steps: loop.step, firstLoss, lastLoss };
+    return { dir, key, cached: false, steps, firstLoss, lastLoss };
   } finally {
-    optimizer?.dispose();
     model.dispose();
   }
 }

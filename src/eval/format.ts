@@ -1,4 +1,4 @@
-import type { RoutingEvaluation, RouterEval } from './routing.ts';
+import { EVAL_METRICS, type RoutingEvaluation, type RouterEval } from './routing.ts';
 
 const num = (x: number | null, digits = 3): string =>
   x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
@@ -64,7 +64,7 @@ export function formatRoutingTable(e: RoutingEvaluation): string {
 
 /** RL share per family under each metric's median split. */
 export function formatFamilyTable(e: RoutingEvaluation): string {
-  const metrics = ['gini', 'kurtosis', 'cv', 'l2'] as const;
+  const metrics = EVAL_METRICS.filter((m) => e.families.some((f) => f.rlShare[m] !== undefined));
   const header = ['family', 'n', 'pos', ...metrics.map((m) => `RL% ${m}`)];
   const body = e.families.map((f) => [
     f.family,
@@ -72,7 +72,7 @@ export function formatFamilyTable(e: RoutingEvaluation): string {
     String(f.positives),
     ...metrics.map((m) => {
       const v = f.rlShare[m];
-      return v === null ? 'n/a' : `${(100 * v).toFixed(0)}%`;
+      return v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(0)}%`;
     }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));

@@ -1,10 +1,12 @@
 import { Rng } from '../gen/rng.ts';
-import type { Metric, Route } from '../schemas/types.ts';
+import { ARBITRATION_METRICS, type ArbitrationMetric } from '../arbitration/metric.ts';
+import type { Route } from '../schemas/types.ts';
 import { mannWhitneyAuc } from './auc.ts';
 import { EvalError } from './errors.ts';
 import { confusion, quantile, splitAt, type Confusion } from './split.ts';
 
-export const EVAL_METRICS: readonly Metric[] = ['gini', 'kurtosis', 'cv', 'l2'];
+/** Every metric the evaluation knows: the paper's four and the two variants (gini_relative, gini_size). */
+export const EVAL_METRICS: readonly ArbitrationMetric[] = ARBITRATION_METRICS;
 
 /** One scored, labelled record. */
 export interface EvalRecord {
@@ -12,7 +14,8 @@ export interface EvalRecord {
   /** metadata.family, when present (per-family route shares). */
   readonly family: string | null;
   readonly positive: boolean;
-  readonly scores: Readonly<Record<Metric, number>>;
+  /** A metric missing from every record is not evaluated (e.g. the variants when norms were not kept). */
+  readonly scores: Readonly<Partial<Record<ArbitrationMetric, number>>>;
   /** Scored response tokens, for the length baseline (a confound check: longer ≠ more conflicting). */
   readonly responseTokens?: number;
 }
@@ -28,7 +31,7 @@ export type Router = 'prism' | 'inverse' | 'random' | 'length';
 export interface RouterEval {
   readonly router: Router;
   /** null for the random and length routers. */
-  readonly metric: Metric | null;
+  readonly metric: ArbitrationMetric | null;
   /** Records with a finite score under this router. */
   readonly n: number;
   /** null when one class is empty. */
@@ -45,7 +48,7 @@ export interface FamilyShare {
   readonly n: number;
   readonly positives: number;
   /** RL share of this family under each metric's median split (prism router). */
-  readonly rlShare: Readonly<Record<Metric, number | null>>;
+  readonly rlShare: Readonly<Partial<Record<ArbitrationMetric, number | null>>>;
 }
 
 export interface RoutingEvaluation {
@@ -53,8 +56,8 @@ export interface RoutingEvaluation {
   readonly positives: number;
   readonly negatives: number;
   readonly seed: number;
-  /** Records dropped per metric because that metric's score was not finite. */
-  readonly nonFinite: Readonly<Record<Metric, number>>;
+  /** Records dropped per evaluated metric because that metric's score was missing or not finite. */
+  readonly nonFinite: Readonly<Partial<Record<ArbitrationMetric, number>>>;
   /** prism and inverse for every metric, then random, then length (when every record has responseTokens). */
   readonly rows: readonly RouterEval[];
   readonly families: readonly FamilyShare[];
@@ -62,7 +65,7 @@ export interface RoutingEvaluation {
 
 function evalRouter(
   router: Router,
-  metric: Metric | null,
+  metric: ArbitrationMetric | null,
   scores: readonly number[],
   positive: readonly boolean[],
 ): RouterEval {
@@ -92,15 +95,16 @@ export function evaluateRouting(records: readonly EvalRecord[], seed = 1): Routi
   if (records.length === 0)
     throw new EvalError('EVAL_EMPTY', 'evaluate routing: no scored, labelled records');
   const rows: RouterEval[] = [];
-  const nonFinite = {} as Record<Metric, number>;
+  const nonFinite: Partial<Record<ArbitrationMetric, number>> = {};
   // Per metric, the route of records[i] (undefined where that score is not finite).
-  const routesBy = {} as Record<Metric, (Route | undefined)[]>;
+  const routesBy: Partial<Record<ArbitrationMetric, (Route | undefined)[]>> = {};
   for (const metric of EVAL_METRICS) {
+    if (records.every((r) => r.scores[metric] === undefined)) continue;
     const keptIdx = records.flatMap((r, i) => (Number.isFinite(r.scores[metric]) ? [i] : []));
     const kept = keptIdx.map((i) => records[i]);
     nonFinite[metric] = records.length - kept.length;
     if (kept.length === 0) continue;
-    const s = kept.map((r) => r.scores[metric]);
+    const s = kept.map((r) => r.scores[metric] as number);
     const y = kept.map((r) => r.positive);
     const prism = evalRouter('prism', metric, s, y);
     rows.push(
@@ -113,8 +117,9 @@ export function evaluateRouting(records: readonly EvalRecord[], seed = 1): Routi
       ),
     );
     const routes = splitAt(s, prism.threshold);
-    routesBy[metric] = new Array<Route | undefined>(records.length);
-    keptIdx.forEach((i, k) => (routesBy[metric][i] = routes[k]));
+    const byRecord = new Array<Route | undefined>(records.length);
+    keptIdx.forEach((i, k) => (byRecord[i] = routes[k]));
+    routesBy[metric] = byRecord;
   }
   // One draw per record in input order: the baseline depends only on the seed and the record count.
   const rng = new Rng(seed, 0x5eed);
@@ -150,7 +155,7 @@ export function evaluateRouting(records: readonly EvalRecord[], seed = 1): Routi
 
 function familyShares(
   records: readonly EvalRecord[],
-  routesBy: Record<Metric, (Route | undefined)[]>,
+  routesBy: Partial<Record<ArbitrationMetric, (Route | undefined)[]>>,
 ): FamilyShare[] {
   const groups = new Map<string, number[]>();
   records.forEach((r, i) => {
@@ -162,9 +167,11 @@ function familyShares(
   return [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([family, idx]) => {
-      const rlShare = {} as Record<Metric, number | null>;
+      const rlShare: Partial<Record<ArbitrationMetric, number | null>> = {};
       for (const metric of EVAL_METRICS) {
-        const routed = idx.map((i) => routesBy[metric]?.[i]).filter((x) => x !== undefined);
+        const byRecord = routesBy[metric];
+        if (byRecord === undefined) continue;
+        const routed = idx.map((i) => byRecord[i]).filter((x) => x !== undefined);
         rlShare[metric] =
           routed.length === 0 ? null : routed.filter((x) => x === 'RL').length / routed.length;
       }

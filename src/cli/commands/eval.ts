@@ -144,9 +144,15 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
 
   // Known up front for the progress bar and the report's lag (records not yet scored).
   const total = await countRecords(flags.in);
+  const { readModelConfig } = await import('../../model/io.ts');
+  const { MetricEvaluator, projectionNumel } = await import('../../arbitration/metric.ts');
+  // The two variants beyond the paper, from each record's norm vector; gini_relative in file order.
+  const relative = new MetricEvaluator('gini_relative');
+  const sized = new MetricEvaluator('gini_size', projectionNumel(await readModelConfig(flags.model)));
   const { scorer } = await openPrismScorer(
     {
       modelDir: flags.model,
+      emitNorms: true,
       backend: flags.backend,
       path: flags.path,
       batchSize: flags.batch,
@@ -177,7 +183,14 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
           id: t.id,
           family: t.metadata.family ?? null,
           positive: label,
-          scores: { gini, kurtosis, cv, l2 },
+          scores: {
+            gini,
+            kurtosis,
+            cv,
+            l2,
+            gini_relative: relative.value(o.scores),
+            gini_size: sized.value(o.scores),
+          },
           responseTokens,
         });
       }
@@ -235,14 +248,12 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
         title: `prism eval routing: ${flags.in}`,
         metric: m,
         threshold,
-        records: records
-          .filter((r) => Number.isFinite(r.scores[m]))
-          .map((r) => ({
-            id: r.id,
-            family: r.family,
-            score: r.scores[m],
-            route: threshold !== null && r.scores[m] > threshold ? 'RL' : 'SFT',
-          })),
+        records: records.flatMap((r) => {
+          const score = r.scores[m];
+          if (score === undefined || !Number.isFinite(score)) return [];
+          const route = threshold !== null && score > threshold ? ('RL' as const) : ('SFT' as const);
+          return [{ id: r.id, family: r.family, score, route }];
+        }),
         series,
         evaluation: { label: report.label.rule, result: evaluation },
         notes: [
