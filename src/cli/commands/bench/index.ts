@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerEventLoop } from './eventloop.ts';
 import { registerPipeline } from './pipeline.ts';
 import { registerReport } from './report.ts';
 import { registerSoak } from './soak.ts';
@@ -16,4 +17,5 @@ export function registerBenchmarks(bench: Command): void {
   registerSoak(bench);
   registerTorch(bench);
   registerReport(bench);
+  registerEventLoop(bench);
 }
