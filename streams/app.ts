@@ -18,6 +18,7 @@ import { readinessOf } from '../src/consumer/readiness.ts';
 import { KafkaSource, type LaneOpener } from '../src/consumer/source.ts';
 import { errorMessage } from '../src/errors.ts';
 import { resolveAuthToken } from '../src/http/guard.ts';
+import { TopicLimits } from '../src/kafka/admin/topic-limits.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from '../src/http/server.ts';
 import { log as rootLog, type Logger } from '../src/log.ts';
 import { PipelineMetrics } from '../src/metrics/pipeline-metrics.ts';
@@ -334,6 +335,13 @@ async function openClients(
   });
   const admin: Admin = kafka.admin();
   await admin.connect();
+  // Outputs a topic would refuse are written without their payload, never retried for ever.
+  const limits = await TopicLimits.describe(admin, {
+    input: c.topics.trajectories,
+    outputs: [c.topics.sft, c.topics.rl, c.topics.dlq],
+    dlq: c.topics.dlq,
+    log,
+  });
   if (c.delivery.mode === 'exactly-once') {
     const opener = transactionalOpener({
       kafka,
@@ -347,6 +355,7 @@ async function openClients(
       maxAttempts: c.delivery.maxAttempts,
       log,
       onTransaction: (result) => metrics.transactions.inc({ result }),
+      limits,
     });
     return { consumer, admin, opener };
   }
@@ -356,7 +365,8 @@ async function openClients(
     allowAutoTopicCreation: false,
   });
   await aloProducer.connect();
-  return { consumer, admin, opener: atLeastOnceOpener(aloProducer, consumer), aloProducer };
+  const opener = atLeastOnceOpener(aloProducer, consumer, { limits, log });
+  return { consumer, admin, opener, aloProducer };
 }
 
 function sourceFor(p: PipelineParts, onFatal: (err: Error) => void): KafkaSource {

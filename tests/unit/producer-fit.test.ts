@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { Outbound } from '../../src/operators/types.ts';
@@ -128,7 +128,7 @@ describe('fitOutput (outputs a topic would refuse)', () => {
 
 /** A transactional producer whose broker refuses any record batch over `maxBytes` (like a real one). */
 function refusingKafka(maxBytes: Record<string, number>) {
-  const written: { topic: string; value: Buffer | null; headers: Record<string, unknown> }[] = [];
+  const written: { topic: string; value: Buffer | null; headers: IHeaders }[] = [];
   let committed: string | null = null;
   const kafka = {
     producer: () =>
@@ -143,7 +143,7 @@ function refusingKafka(maxBytes: Record<string, number>) {
             sendBatch: async (b: {
               topicMessages: {
                 topic: string;
-                messages: { value: Buffer | null; headers: Record<string, unknown> }[];
+                messages: { value: Buffer | null; headers: IHeaders }[];
               }[];
             }) => {
               for (const tm of b.topicMessages) {
