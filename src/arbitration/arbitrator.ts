@@ -4,6 +4,7 @@ import type { CalibrationSeeds } from './calibration.ts';
 import { metricValue } from './metric.ts';
 import { routeFor, type Policy, type PolicyKind } from './policy.ts';
 import { SlidingQuantile } from './sliding-quantile.ts';
+import { WarmupHolds } from './holding.ts';
 
 /** The probe model that produced a score; scores of different probes are never compared. */
 export interface ProbeRef {
@@ -56,6 +57,8 @@ export class Arbitrator {
   private unversionedSeedsUsed = false;
   /** Emits a window key when that window becomes warm, so held records can be released. */
   readonly warm$: Observable<string> = this.warmSubject.asObservable();
+  /** Records held for the warm-up, summed over the lanes (logs, /readyz details, the dashboard). */
+  readonly holds: WarmupHolds;
 
   constructor(private readonly options: ArbitratorOptions) {
     if (!Number.isInteger(options.warmup) || options.warmup < 1)
@@ -63,6 +66,7 @@ export class Arbitrator {
     if (options.warmup > options.windowSize) throw new RangeError('warmup cannot exceed the window size');
     this.metric = options.metric;
     this.policy = options.policy;
+    this.holds = new WarmupHolds(options.warmup);
   }
 
   /** The value this arbitrator routes on. */

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Arbitrator } from '../arbitration/arbitrator.ts';
+import { windowKey, type Arbitrator } from '../arbitration/arbitrator.ts';
 import { ArbitrationError } from '../arbitration/errors.ts';
 import type { ArbitrateResult, Batch, ScoreResult } from './types.ts';
 
@@ -8,12 +8,15 @@ export interface ArbitrateOptions {
   readonly onDropHeld?: (records: number) => void;
 }
 
+let laneIds = 0;
+
 /**
  * Routes each scored record against its probe version's window. Scores enter the window as soon
  * as a batch arrives; decisions wait until that window is warm. Until then batches are held here,
  * in order (bounded: held records are in flight, and the consumer pauses a partition at its high
  * watermark, which config keeps ≥ arbitration.warmup). Held batches are released when this lane's
- * next batch arrives or when any lane warms the window (`arbitrator.warm$`).
+ * next batch arrives or when any lane warms the window (`arbitrator.warm$`). What is held is
+ * reported to `arbitrator.holds` (logged, on /readyz and the dashboard).
  */
 export function arbitrate(
   arbitrator: Arbitrator,
@@ -22,6 +25,19 @@ export function arbitrate(
   return (source) =>
     new Observable<ArbitrateResult[]>((subscriber) => {
       const held: Batch<ScoreResult>[] = [];
+      const lane = `lane-${++laneIds}`;
+      /** Tells arbitrator.holds how many records wait here, and how full the awaited window is. */
+      const report = (closed = false): void => {
+        let records = 0;
+        for (const b of held) records += b.length;
+        let size = 0;
+        if (records > 0) {
+          const first = held[0].find((r) => r.kind === 'scored');
+          const key = first?.kind === 'scored' ? windowKey(first.probe) : undefined;
+          size = arbitrator.snapshot().find((w) => windowKey(w.probe) === key)?.size ?? 0;
+        }
+        arbitrator.holds.set(lane, closed ? 0 : records, size, closed && records > 0);
+      };
       const ready = (batch: Batch<ScoreResult>): boolean =>
         batch.every((r) => r.kind !== 'scored' || arbitrator.isWarm(r.probe));
       const release = (): void => {
@@ -44,26 +60,32 @@ export function arbitrate(
         return { ...rest, kind: 'decided', decision: arbitrator.decide(r.probe, value) };
       };
 
-      const warmSub = arbitrator.warm$.subscribe(() => release());
+      const warmSub = arbitrator.warm$.subscribe(() => {
+        release();
+        report();
+      });
       const sourceSub = source.subscribe({
         next: (batch) => {
           for (const r of batch) {
             if (r.kind !== 'scored') continue;
             const value = arbitrator.valueOf(r.scores);
-            if (Number.isFinite(value)) arbitrator.observe(r.probe, value);
+            if (Number.isFinite(value)) arbitrator.observe(r.probe, value, r.source);
           }
           held.push(batch);
           release();
+          report();
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => {
           release();
           const left = held.reduce((n, b) => n + b.length, 0);
           if (left > 0) options.onDropHeld?.(left);
+          report(true);
           subscriber.complete();
         },
       });
       return () => {
+        report(true);
         warmSub.unsubscribe();
         sourceSub.unsubscribe();
       };
