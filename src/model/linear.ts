@@ -153,3 +153,17 @@ export function batchMatMul(a: tf.Tensor3D, b: tf.Tensor3D, transposeB = false):
   if (!usePlain()) return tf.matMul(a, b, false, transposeB);
   return plainBatchMatMul(a, transposeB ? swapLast(b) : b) as tf.Tensor3D;
 }
+
+/**
+ * a · b over the leading axis with optional transposes, for code that runs inside a customGrad (not
+ * differentiated by tfjs): tf.matMul, or on wasm explicit transposes + sliced plain matMuls.
+ */
+export function matMul3(
+  a: tf.Tensor3D,
+  b: tf.Tensor3D,
+  transposeA: boolean,
+  transposeB: boolean,
+): tf.Tensor3D {
+  if (!usePlain()) return tf.matMul(a, b, transposeA, transposeB);
+  return slicedMatMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
+}

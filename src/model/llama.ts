@@ -14,7 +14,8 @@ import { presetConfig, type Arch, type ModelConfig, type Preset } from './config
 import { ModelError } from './errors.ts';
 import { randomWeights } from './init.ts';
 import { readModelFolder, writeModelFolder } from './io.ts';
-import { batchMatMul, embed, linear } from './linear.ts';
+import { attention } from './attention.ts';
+import { embed, linear } from './linear.ts';
 import { inverseFrequencies, ropeTables } from './rope.ts';
 import {
   PROJECTIONS,
@@ -182,17 +183,16 @@ export class LlamaModel {
     // Query head j uses kv head floor(j / rep) (HF repeat_kv). Folding the rep query heads of a group
     // into the row axis, [B·KV, rep·T, hd], lets one batched matMul serve the whole group; 3-D, so
     // batchMatMul can run it as plain 2-D matMuls on wasm.
+    // Scores and probabilities live only inside one layer's forward or backward (attention.ts).
     const N = B * KV;
-    const qg = tf.reshape(q, [N, rep * T, hd]) as tf.Tensor3D;
-    const k3 = tf.reshape(k, [N, T, hd]) as tf.Tensor3D;
-    const scores = tf.mul(batchMatMul(qg, k3, true), 1 / Math.sqrt(hd));
     const mask = step.masks.get(
       c.layer_types[l] === 'sliding_attention' ? c.sliding_window : null,
     ) as tf.Tensor;
-    const probs = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, T]), mask), -1);
-    const ctx = batchMatMul(
-      tf.reshape(probs, [N, rep * T, T]) as tf.Tensor3D,
+    const ctx = attention(
+      tf.reshape(q, [N, rep * T, hd]) as tf.Tensor3D,
+      tf.reshape(k, [N, T, hd]) as tf.Tensor3D,
       tf.reshape(v, [N, T, hd]) as tf.Tensor3D,
+      mask,
     ); // [B·KV, rep·T, hd]
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, hd]), [0, 2, 1, 3]), [B, T, H * hd]);
     return this.project(step, l, 'o', merged);
