@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismError, errorMessage } from '../errors.ts';
 import { registerCommands } from './commands/index.ts';
+import { quietNativeStartup } from './quiet-start.ts';
 
 /** package.json sits two levels up from src/cli, three from dist/src/cli: walk up to find it. */
 function packageVersion(): string {
@@ -16,6 +17,8 @@ function packageVersion(): string {
   }
   return 'unknown';
 }
+
+quietNativeStartup();
 
 const program = new Command('prism')
   .description(
