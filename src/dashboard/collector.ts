@@ -1,3 +1,4 @@
+import type { HoldingSnapshot } from '../arbitration/holding.ts';
 import type { ArbitrateResult } from '../operators/types.ts';
 import { familyCounts, histogram } from '../report/view.ts';
 import type { ChartView, RateSample } from '../report/types.ts';
@@ -47,6 +48,7 @@ export class LiveCollector {
   private readonly title: string;
   private readonly defaultMetric: Metric;
   private totals = { records: 0, sft: 0, rl: 0, dlq: 0 };
+  private holding: () => HoldingSnapshot | null = () => null;
 
   constructor(opts: CollectorOptions = {}) {
     this.records = new Ring(opts.capacity ?? 5000);
@@ -89,6 +91,11 @@ export class LiveCollector {
     }
   }
 
+  /** Where the warm-up hold is read from (the arbitrator's `holds`), shown on the page while it lasts. */
+  watchHolding(snapshot: () => HoldingSnapshot | null): void {
+    this.holding = snapshot;
+  }
+
   sample(s: RateSample): void {
     this.series.push(s);
   }
@@ -122,11 +129,21 @@ export class LiveCollector {
 
   /** The page's data: histogram and family shares over the buffered records, totals since start. */
   view(): ChartView & {
-    readonly live: { readonly window: number; readonly capacity: number; readonly dlq: number };
+    readonly live: {
+      readonly window: number;
+      readonly capacity: number;
+      readonly dlq: number;
+      readonly holding: HoldingSnapshot | null;
+    };
   } {
     const recs = this.records.toArray();
     const last = this.records.last();
     const threshold = last?.threshold ?? null;
+    const holding = this.holding();
+    const holdNote =
+      holding?.message != null
+        ? [`Warm-up: ${holding.message}; nothing is routed before the window is warm (arbitration.warmup).`]
+        : [];
     return {
       title: this.title,
       generatedAt: this.now(),
@@ -138,10 +155,11 @@ export class LiveCollector {
       series: this.series.toArray(),
       evaluation: null,
       notes: [
+        ...holdNote,
         `Histogram and family shares: the last ${recs.length} routed records (buffer ${this.records.capacity}); totals since start.` +
           (this.totals.dlq > 0 ? ` ${this.totals.dlq} records went to the dead-letter topic.` : ''),
       ],
-      live: { window: recs.length, capacity: this.records.capacity, dlq: this.totals.dlq },
+      live: { window: recs.length, capacity: this.records.capacity, dlq: this.totals.dlq, holding },
     };
   }
 }

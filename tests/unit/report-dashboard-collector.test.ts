@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LiveCollector, Ring, dashboardRoutes } from '../../src/dashboard/index.ts';
 import type { ArbitrateResult } from '../../src/operators/types.ts';
 import { PrismError } from '../../src/errors.ts';
+import { WarmupHolds } from '../../src/arbitration/holding.ts';
 
 describe('Ring', () => {
   it('keeps the newest `capacity` items, oldest first', () => {
@@ -26,6 +27,22 @@ describe('LiveCollector', () => {
     t: i,
   });
 
+  it('shows the warm-up hold while it lasts, in live.holding and as the first note', () => {
+    const h = new WarmupHolds(256);
+    const c = new LiveCollector({ now: () => 0 });
+    c.watchHolding(() => h.snapshot());
+    h.set('lane', 100, 100);
+    let v = c.view();
+    expect(v.live.holding).toMatchObject({ holding: true, records: 100, warmup: 256 });
+    expect(v.notes[0]).toBe(
+      'Warm-up: holding 100 records until the window has 256 scores (100 so far); nothing is routed before the window is warm (arbitration.warmup).',
+    );
+    h.set('lane', 0, 256);
+    v = c.view();
+    expect(v.live.holding).toMatchObject({ holding: false, records: 0 });
+    expect(v.notes.some((n) => n.startsWith('Warm-up'))).toBe(false);
+  });
+
   it('stays bounded: the view covers the last `capacity` records, totals cover all', () => {
     const c = new LiveCollector({ capacity: 50, seriesCapacity: 4, now: () => 0 });
     for (let i = 0; i < 1000; i++) c.observe(rec(i, i % 4 === 0 ? 'RL' : 'SFT'));
@@ -35,7 +52,7 @@ describe('LiveCollector', () => {
     expect(v.histogram.sft.reduce((a, b) => a + b, 0) + v.histogram.rl.reduce((a, b) => a + b, 0)).toBe(50);
     expect(v.families.reduce((n, f) => n + f.sft + f.rl, 0)).toBe(50);
     expect(v.series.map((s) => s.t)).toEqual([6, 7, 8, 9]);
-    expect(v.live).toEqual({ window: 50, capacity: 50, dlq: 0 });
+    expect(v.live).toEqual({ window: 50, capacity: 50, dlq: 0, holding: null });
     expect(v.threshold).toBe(10);
   });
 
