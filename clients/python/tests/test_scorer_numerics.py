@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scorer_helpers import random_batch, torch, write_tiny
 
 from prism_stream.scorer_service import batching
 from prism_stream.scorer_service.batching import BatchStats, SeqIn, buckets, score_sequences
 from prism_stream.scorer_service.model import load_probe
 from prism_stream.scorer_service.norms import batched_norms, choose_method, paper_loop_norms
+from prism_stream.scorer_service.testing import random_batch, torch, write_tiny
 
 TOL = 1e-4
 

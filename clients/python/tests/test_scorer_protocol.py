@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scorer_helpers import torch, write_tiny
 
 from prism_stream.scorer_service import protocol as p
 from prism_stream.scorer_service.model import weights_sha256
 from prism_stream.scorer_service.norms import paper_loop_norms
 from prism_stream.scorer_service.server import Handler, Service, ServiceOptions, UnixServer
+from prism_stream.scorer_service.testing import torch, write_tiny
 
 
 def test_score_frame_round_trip() -> None:

@@ -1,4 +1,4 @@
-"""Shared by the scorer service tests: a clear failure when torch/transformers are missing, tiny models."""
+"""Test helpers: a clear failure without torch/transformers, tiny models written by transformers."""
 
 from __future__ import annotations
 
