@@ -50,6 +50,8 @@ export interface PipelineHandle {
   readiness(): Readiness;
   /** Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the group. */
   stop(reason?: string): Promise<void>;
+  /** Fatal: abort in-flight lanes and their open transactions (nothing more commits), release everything. */
+  fail(err: Error): Promise<void>;
 }
 
 const readCommittedFix = createRequire(import.meta.url)('../src/consumer/read-committed-fix.cjs') as {
@@ -132,6 +134,9 @@ export class PipelineRuntime {
           schemaRegistry: c.input.schemaRegistry,
         });
     const arbitrator = arbitratorFromConfig(c.arbitration);
+    // Records waiting for the warm-up are said so once, then every few seconds, and on release.
+    arbitrator.holds.onEvent(({ message, kind, ...detail }) => log.info({ hold: kind, ...detail }, message));
+    options.dashboard?.watchHolding(() => arbitrator.holds.snapshot());
     // The source is built after the metrics that read from it.
     const runtimeRef: { current?: PipelineRuntime } = {};
     const metrics = metricsFor(c, opened, arbitrator, () => runtimeRef.current?.source.activeLanes() ?? []);
@@ -162,7 +167,9 @@ export class PipelineRuntime {
 
   readiness(): Readiness {
     const c = this.config;
-    return readinessOf(this.source.status(), Date.now(), c.http.brokerStaleMs, this.lifecycle.stopping);
+    const r = readinessOf(this.source.status(), Date.now(), c.http.brokerStaleMs, this.lifecycle.stopping);
+    // Informational: held records do not make the process unready, but say why nothing is routed yet.
+    return { ...r, detail: { ...r.detail, warmup: this.parts.arbitrator.holds.snapshot() } };
   }
 
   /** Subscribes the lanes, serves HTTP, joins the group and starts the broker watchdog. */
@@ -225,6 +232,7 @@ export class PipelineRuntime {
       done: this.done,
       readiness: () => this.readiness(),
       stop: (reason) => this.stop(reason),
+      fail: (err) => this.fail(err),
     };
   }
 

@@ -125,13 +125,22 @@ export function register(program: Command): void {
       if (config.scorer.kind === 'prism' && config.scorer.modelDir !== undefined)
         assertModelDir(config.scorer.modelDir, 'scorer.modelDir (--model)');
       await checkTopics(config);
-      const [{ log }, { LiveCollector }, { startPipeline }] = await Promise.all([
+      const [{ log }, { LiveCollector }, { startPipeline }, { installFatalHandler }] = await Promise.all([
         import('../../log.ts'),
         import('../../dashboard/index.ts'),
         import('../../../streams/app.ts'),
+        import('../../lifecycle/fatal.ts'),
       ]);
       const runLog = log.child({ component: 'run' });
       let handle: PipelineHandle | undefined;
+      // Last resort (issue 19): an uncaught exception is logged with its stack at fatal level, open
+      // transactions are aborted, and the process exits non-zero; never a silent crash.
+      installFatalHandler({
+        log: runLog,
+        processName: 'prism run',
+        onFatal: (err) => handle?.fail(err),
+        cleanupTimeoutMs: config.lifecycle.shutdownTimeoutMs,
+      });
       let stopReason: string | undefined;
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals): void => {

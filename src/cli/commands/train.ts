@@ -31,11 +31,15 @@ function backendChoice(v: string): BackendChoice {
 
 async function train(kind: TrainerKind, flags: TrainFlags): Promise<void> {
   // Loaded on use, so `prism --help` and the other commands do not pay for tfjs, kafkajs and zod.
-  const [{ loadConfig }, { log }, { startTrainer }] = await Promise.all([
+  const [{ loadConfig }, { log }, { startTrainer }, { installFatalHandler }] = await Promise.all([
     import('../../config/load.ts'),
     import('../../log.ts'),
     import('../../trainer/run.ts'),
+    import('../../lifecycle/fatal.ts'),
   ]);
+  // Last resort (issue 19): fatal log with the stack, exit non-zero. No final checkpoint from a
+  // broken state: the checkpoint lineage already on disk decides where the restart resumes.
+  installFatalHandler({ log, processName: `prism train ${kind}` });
   const overrides: ConfigOverride[] = [];
   if (flags.brokers !== undefined)
     overrides.push({ path: 'kafka.brokers', value: flags.brokers, source: '--brokers' });
