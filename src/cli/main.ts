@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PrismError, errorMessage } from '../errors.ts';
 import { registerCommands } from './commands/index.ts';
+import { watchParent } from './parent-watch.ts';
 import { quietNativeStartup } from './quiet-start.ts';
 
 /** package.json sits two levels up from src/cli, three from dist/src/cli: walk up to find it. */
@@ -19,6 +20,8 @@ function packageVersion(): string {
 }
 
 quietNativeStartup();
+// npx / npm run / a shell that dies without passing SIGTERM on: stop as if it had (parent-watch.ts).
+watchParent();
 
 const program = new Command('prism')
   .description(
