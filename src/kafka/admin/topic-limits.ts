@@ -1,4 +1,4 @@
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { OutputLimits } from '../../producer/fit.ts';
@@ -73,7 +73,7 @@ export async function describeMaxMessageBytes(
   const res = await admin.describeConfigs({
     includeSynonyms: false,
     resources: topics.map((name) => ({
-      type: ConfigResourceTypes.TOPIC,
+      type: kafkajs.ConfigResourceTypes.TOPIC,
       name,
       configNames: ['max.message.bytes'],
     })),
