@@ -14,7 +14,7 @@ import { SftEngine } from '../trainer/engines/sft.ts';
 import { TrainerLoop } from '../trainer/loop.ts';
 import { OffsetLedger } from '../trainer/offsets.ts';
 import { AdamW, defaultNoDecay } from '../trainer/optim/adamw.ts';
-import type { InputRecord, TrainerSink } from '../trainer/types.ts';
+import type { InputRecord, Rejected, TrainerSink } from '../trainer/types.ts';
 import { ConfigError } from '../errors.ts';
 import { DemoError } from './errors.ts';
 import { cacheKey, findCachedModel, publishCachedModel, WARM_START_RECIPE } from './model-cache.ts';
@@ -112,7 +112,10 @@ export interface WarmStartTrainHooks {
 }
 
 export interface WarmStartTrained {
+  /** Optimizer steps taken: fewer than asked when a micro-batch had no usable record. */
   readonly steps: number;
+  /** Records the SFT engine rejected, by reason code (they do not count towards a step). */
+  readonly rejected: Readonly<Record<string, number>>;
   readonly firstLoss: number | null;
   readonly lastLoss: number | null;
   readonly seconds: number;
@@ -152,6 +155,11 @@ export async function trainWarmStart(
   }
   const started = Date.now();
   const seq = { tokenizer, vocabSize: model.config.vocab_size, maxSeqLen: t.maxSeqLen };
+  // Records the SFT engine cannot use (e.g. no assistant token within maxSeqLen), by reason code.
+  const rejectedBy: Record<string, number> = {};
+  const countRejected = (rejected: readonly Rejected[]): void => {
+    for (const r of rejected) rejectedBy[r.error.code] = (rejectedBy[r.error.code] ?? 0) + 1;
+  };
   const optimizer = new AdamW(model.namedWeights(), {
     beta1: 0.9,
     beta2: 0.999,
@@ -189,7 +197,7 @@ export async function trainWarmStart(
         store: new CheckpointStore(join(tmpdir(), 'prism-demo-unused'), 'warm-start', hooks.log),
         writeWeights: () => Promise.reject(new Error('warm-start writes no checkpoint')),
         writeOptimizer: () => Promise.reject(new Error('warm-start writes no checkpoint')),
-        sink: NULL_SINK,
+        sink: { ...NULL_SINK, deadLetter: async (rejected) => countRejected(rejected) },
         ledger: new OffsetLedger(),
         log: hooks.log,
       },
@@ -210,8 +218,20 @@ export async function trainWarmStart(
       await loop.pump(undefined, { flush: true });
       await yieldToLoop(); // lets Ctrl-C and the progress bar run between steps
     }
-    hooks.log.info({ steps: loop.step, firstLoss, lastLoss }, 'warm-start trained');
-    return { steps: loop.step, firstLoss, lastLoss, seconds: (Date.now() - started) / 1000 };
+    hooks.log.info({ steps: loop.step, firstLoss, lastLoss, rejected: rejectedBy }, 'warm-start trained');
+    if (loop.step === 0) {
+      throw new ConfigError(
+        `warm-start: no training step was possible; every record was rejected (${JSON.stringify(rejectedBy)}). ` +
+          'A longer --max-seq-len keeps the assistant turns of long prompts',
+      );
+    }
+    return {
+      steps: loop.step,
+      firstLoss,
+      lastLoss,
+      seconds: (Date.now() - started) / 1000,
+      rejected: rejectedBy,
+    };
   } finally {
     optimizer.dispose();
   }

@@ -149,6 +149,7 @@ async function runWarmStart(f: WarmStartFlags): Promise<void> {
       from: f.from,
       data: f.in ?? `prism gen base families, seed ${f.dataSeed}, max ${f.maxChars} chars`,
       backend: backend.kind,
+      requestedSteps: f.steps,
       ...training,
       ...trained,
     };
