@@ -19,6 +19,7 @@ import { KafkaSource, type LaneOpener } from '../src/consumer/source.ts';
 import { errorMessage } from '../src/errors.ts';
 import { resolveAuthToken } from '../src/http/guard.ts';
 import { TopicLimits } from '../src/kafka/admin/topic-limits.ts';
+import { adminProbe } from '../src/kafka/watchdog.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from '../src/http/server.ts';
 import { log as rootLog, type Logger } from '../src/log.ts';
 import { PipelineMetrics } from '../src/metrics/pipeline-metrics.ts';
@@ -204,7 +205,12 @@ export class PipelineRuntime {
       throw err;
     }
     // Short broker outages are ridden out (kafkajs reconnects, sinks retry); a long one is fatal.
-    this.lifecycle.watchBroker(() => this.source.status().lastBrokerOkAt, c.kafka.unavailablePatienceMs);
+    // A broker that answers the probe never expires the patience, however quiet the consumer is.
+    this.lifecycle.watchBroker(
+      () => this.source.status().lastBrokerOkAt,
+      c.kafka.unavailablePatienceMs,
+      adminProbe(this.parts.connection.kafka),
+    );
   }
 
   /** Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the group. */

@@ -236,6 +236,7 @@ export async function startTrainer(
       cfg,
       status,
       patienceMs: config.kafka.unavailablePatienceMs,
+      brokerProbe: adminProbe(kafka),
       setFatal: (e) => (fatal = e),
     });
   } catch (err) {
@@ -257,6 +258,8 @@ interface RunParts {
   server: RunningHttpServer | null;
   status: { joined: boolean; step: number; lastBrokerOkAt: number; stopping: boolean };
   patienceMs: number;
+  /** Asks the broker directly while the consumer is silent (evicted, or busy training). */
+  brokerProbe: () => Promise<void>;
   log: Logger;
   inputTopic: string;
   cfg: SftTrainerConfig | RlTrainerConfig;
@@ -446,7 +449,9 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   };
   schedule();
   // kafkajs rides out short outages (the consumer restarts after a retriable crash); a long one is fatal.
-  lifecycle.watchBroker(() => p.status.lastBrokerOkAt, p.patienceMs);
+  // An evicted member (or one whose steps take long) hears nothing from a healthy broker for a
+  // while: the probe tells that apart from a broker that is gone (issue 19).
+  lifecycle.watchBroker(() => p.status.lastBrokerOkAt, p.patienceMs, p.brokerProbe);
   log.info(
     { topic: inputTopic, group: p.cfg.groupId, step: loop.step, metricsPort: p.server?.port ?? null },
     'trainer started',
