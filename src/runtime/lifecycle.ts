@@ -59,10 +59,18 @@ export class Lifecycle {
     return this.failure;
   }
 
-  /** Fails the runtime when no broker request succeeded for `patienceMs` (kafka.unavailablePatienceMs). */
-  watchBroker(lastOkAt: () => number, patienceMs: number): void {
+  /**
+   * Fails the runtime when no broker request succeeded for `patienceMs` (kafka.unavailablePatienceMs).
+   * `probe` asks the broker directly while the clients are silent (see kafka/watchdog.ts).
+   */
+  watchBroker(lastOkAt: () => number, patienceMs: number, probe?: () => Promise<unknown>): void {
     this.watchdog?.stop();
-    this.watchdog = startBrokerWatchdog({ lastOkAt, patienceMs, onExpired: (err) => void this.fail(err) });
+    this.watchdog = startBrokerWatchdog({
+      lastOkAt,
+      patienceMs,
+      probe,
+      onExpired: (err) => void this.fail(err),
+    });
   }
 
   /** The first fatal error: abort, shut down (bounded), reject `done`. Later calls are ignored. */

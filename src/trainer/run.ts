@@ -19,6 +19,7 @@ import { KafkaTrainerSink } from './kafka/sink.ts';
 import { RetryingTrainerSink, isGenerationErrorDeep } from './kafka/retrying-sink.ts';
 import { isBrokerUnavailableError } from '../producer/errors.ts';
 import { connectKafka } from '../runtime/kafka.ts';
+import { adminProbe } from '../kafka/watchdog.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
 import { runtimeReadiness, type ReadinessWording } from '../runtime/readiness.ts';
 import { withHeartbeat } from '../consumer/heartbeat.ts';

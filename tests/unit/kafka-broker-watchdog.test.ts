@@ -34,6 +34,32 @@ describe('broker watchdog (kafka.unavailablePatienceMs)', () => {
   });
 });
 
+describe('broker watchdog probe (an evicted or busy member is not a broker outage)', () => {
+  it('never fires while the broker answers the probe, however silent the clients are', async () => {
+    vi.useFakeTimers();
+    const fired: BrokerError[] = [];
+    let probes = 0;
+    let brokerUp = true;
+    const w = startBrokerWatchdog({
+      lastOkAt: () => 0, // the consumer heard nothing at all (evicted, training for minutes)
+      patienceMs: 5000,
+      probe: async () => {
+        probes += 1;
+        if (!brokerUp) throw new Error('ECONNREFUSED');
+      },
+      onExpired: (e) => fired.push(e),
+    });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(fired).toEqual([]);
+    expect(probes).toBeGreaterThan(1);
+    brokerUp = false; // now it is really gone: the patience runs out
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fired).toHaveLength(1);
+    expect(fired[0].code).toBe('BROKER_UNAVAILABLE');
+    w.stop();
+  });
+});
+
 describe('isBrokerUnavailableError', () => {
   it('recognises kafkajs connection failures, also wrapped, and not schema or fencing errors', () => {
     const conn = Object.assign(new Error('Connection error: connect ECONNREFUSED'), {
