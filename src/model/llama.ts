@@ -50,6 +50,12 @@ export interface ForwardResult {
   projectionInputs?: tf.Tensor3D[];
 }
 
+export interface HiddenResult {
+  /** Final-norm hidden states [B, T, d]. */
+  hidden: tf.Tensor3D;
+  projectionInputs?: tf.Tensor3D[];
+}
+
 /** Additive mask value: large enough that exp() underflows to exactly 0 in float32. */
 const MASKED = -1e9;
 
@@ -213,8 +219,12 @@ export class LlamaModel {
     return tf.add(a, this.mlp(step, l, rmsNorm(a, lw.postNorm, eps)));
   }
 
-  /** Logits [B, T, vocab] for int32 ids [B, T] (right-padded; causal attention keeps pads invisible to real tokens). */
-  forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+  /** Embedding, blocks and final norm; then the LM head unless hiddenOnly. */
+  private trunk(
+    inputIds: tf.Tensor2D,
+    opts: ForwardOptions,
+    hiddenOnly: boolean,
+  ): { out: tf.Tensor3D; captured: tf.Tensor3D[] | undefined } {
     const c = this.config;
     if (inputIds.rank !== 2 || inputIds.dtype !== 'int32') {
       throw new ModelError(
@@ -233,7 +243,7 @@ export class LlamaModel {
     }
     this.checkProbes(opts.probes, B, T);
     const captured: tf.Tensor3D[] | undefined = opts.captureInputs ? [] : undefined;
-    const logits = tf.tidy(() => {
+    const out = tf.tidy(() => {
       const { cos, sin } = ropeTables(this.invFreq, T);
       const masks = new Map<number | null, tf.Tensor>();
       for (const t of new Set(c.layer_types)) {
@@ -254,10 +264,31 @@ export class LlamaModel {
       let x: tf.Tensor = embed(table, inputIds);
       for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(step, l, x);
       x = rmsNorm(x, this.vars.get('model.norm.weight') as tf.Variable, c.rms_norm_eps);
-      const head = c.tie_word_embeddings ? table : (this.vars.get('lm_head.weight') as tf.Variable);
-      return linear(x, head, undefined, { frozen: step.frozen }) as tf.Tensor3D;
+      if (hiddenOnly) return x as tf.Tensor3D;
+      return linear(x, this.headWeight(), undefined, { frozen: step.frozen }) as tf.Tensor3D;
     });
+    return { out, captured };
+  }
+
+  /** Logits [B, T, vocab] for int32 ids [B, T] (right-padded; causal attention keeps pads invisible to real tokens). */
+  forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
+    const { out: logits, captured } = this.trunk(inputIds, opts, false);
     return captured ? { logits, projectionInputs: captured } : { logits };
+  }
+
+  /**
+   * The final-norm hidden states [B, T, d] instead of logits, for losses that apply the LM head
+   * themselves in chunks (src/sequence/head-loss.ts), so that [B, T, vocab] logits never exist at once.
+   */
+  forwardHidden(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): HiddenResult {
+    const { out: hidden, captured } = this.trunk(inputIds, opts, true);
+    return captured ? { hidden, projectionInputs: captured } : { hidden };
+  }
+
+  /** The LM head weight [vocab, d] (the embedding table when tied). */
+  headWeight(): tf.Variable {
+    const table = this.vars.get('model.embed_tokens.weight') as tf.Variable;
+    return this.config.tie_word_embeddings ? table : (this.vars.get('lm_head.weight') as tf.Variable);
   }
 
   private checkProbes(probes: tf.Tensor[] | undefined, B: number, T: number): void {

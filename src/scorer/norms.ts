@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   PROJECTIONS_PER_LAYER,
   projectionShapes,
+  type ProbeForwardOptions,
   type ProbeModel,
   type ProjectionShape,
 } from './probe-model.ts';
@@ -31,6 +32,43 @@ export type NormMethodSetting = NormMethod | 'auto';
 
 /** Per-example loss [B] from logits [B,T,V] (the sequence module's masked mean cross-entropy). */
 export type PerExampleLossFn = (logits: tf.Tensor3D) => tf.Tensor1D;
+
+/**
+ * The per-example loss two ways: from logits, and (optional) from the final hidden states and the
+ * frozen LM head in chunks of positions (src/sequence/head-loss.ts), so that [B,T,V] logits never
+ * exist at once. The chunked form is used whenever the model offers forwardHidden and nobody needs
+ * the head's own gradient (batched and per-trajectory paths); the reference and the training step
+ * differentiate w.r.t. every weight and use logits.
+ */
+export interface ProbeLoss {
+  fromLogits: PerExampleLossFn;
+  fromHidden?: (hidden: tf.Tensor3D, head: tf.Tensor2D) => tf.Tensor1D;
+}
+
+export type LossArg = PerExampleLossFn | ProbeLoss;
+
+function asProbeLoss(loss: LossArg): ProbeLoss {
+  return typeof loss === 'function' ? { fromLogits: loss } : loss;
+}
+
+/** One forward to the per-example loss, through the chunked head when the model and loss allow it. */
+function forwardLoss(
+  model: ProbeModel,
+  inputIds: tf.Tensor2D,
+  loss: LossArg,
+  fopts: ProbeForwardOptions = {},
+): { loss: tf.Tensor1D; projectionInputs?: tf.Tensor3D[] } {
+  const l = asProbeLoss(loss);
+  if (l.fromHidden !== undefined && model.forwardHidden !== undefined && model.headWeight !== undefined) {
+    const out = model.forwardHidden(inputIds, fopts);
+    return {
+      loss: l.fromHidden(out.hidden, model.headWeight() as tf.Tensor2D),
+      projectionInputs: out.projectionInputs,
+    };
+  }
+  const out = model.forward(inputIds, fopts);
+  return { loss: l.fromLogits(out.logits), projectionInputs: out.projectionInputs };
+}
 
 export interface NormsResult {
   /** One Float32Array of 7L norms per example, in batch order. */
@@ -229,7 +267,7 @@ function hostSquaredNorms(
 export function batchedProbeNorms(
   model: ProbeModel,
   inputIds: tf.Tensor2D,
-  lossFn: PerExampleLossFn,
+  lossFn: LossArg,
   opts: BatchedOptions = {},
 ): NormsResult {
   const [B, T] = inputIds.shape;
@@ -242,7 +280,11 @@ export function batchedProbeNorms(
   let packed: tf.Tensor2D | undefined;
   try {
     const res = tf.valueAndGrads((...ps: tf.Tensor[]) => {
-      const out = model.forward(inputIds, { probes: ps, captureInputs: true, frozenWeights: true });
+      const out = forwardLoss(model, inputIds, lossFn, {
+        probes: ps,
+        captureInputs: true,
+        frozenWeights: true,
+      });
       if (out.projectionInputs === undefined || out.projectionInputs.length !== shapes.length) {
         tf.dispose(out.projectionInputs ?? []);
         throw new Error(
@@ -251,7 +293,7 @@ export function batchedProbeNorms(
       }
       // keep: these leave the gradient scope (the tape only disposes its own clones of saved tensors).
       inputs = out.projectionInputs.map((x) => tf.keep(x));
-      losses = tf.keep(lossFn(out.logits));
+      losses = tf.keep(out.loss);
       return tf.sum(losses);
     })(probes);
     res.value.dispose();
@@ -285,7 +327,7 @@ export function batchedProbeNorms(
 function weightGradNorms(
   model: ProbeModel,
   inputIds: tf.Tensor2D,
-  lossFn: PerExampleLossFn,
+  lossFn: LossArg,
   varList: tf.Variable[],
 ): NormsResult {
   const projections = model.projectionWeights();
@@ -293,7 +335,7 @@ function weightGradNorms(
   try {
     packed = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
-        () => tf.sum(lossFn(model.forward(inputIds).logits)) as tf.Scalar,
+        () => tf.sum(forwardLoss(model, inputIds, lossFn).loss) as tf.Scalar,
         varList,
       );
       const norms = projections.map((w) => {
@@ -312,25 +354,18 @@ function weightGradNorms(
 }
 
 /** One trajectory ([1,T] ids): gradients w.r.t. the 7L projection weights only. */
-export function perTrajectoryNorms(
-  model: ProbeModel,
-  inputIds: tf.Tensor2D,
-  lossFn: PerExampleLossFn,
-): NormsResult {
+export function perTrajectoryNorms(model: ProbeModel, inputIds: tf.Tensor2D, lossFn: LossArg): NormsResult {
   if (inputIds.shape[0] !== 1)
     throw new Error(`perTrajectoryNorms needs batch size 1, got ${inputIds.shape[0]}`);
   return weightGradNorms(model, inputIds, lossFn, model.projectionWeights());
 }
 
 /** The paper's method: one full backward (every trainable weight) per trajectory; keeps the projection norms. */
-export function referenceNorms(
-  model: ProbeModel,
-  inputIds: tf.Tensor2D,
-  lossFn: PerExampleLossFn,
-): NormsResult {
+export function referenceNorms(model: ProbeModel, inputIds: tf.Tensor2D, lossFn: LossArg): NormsResult {
   if (inputIds.shape[0] !== 1) throw new Error(`referenceNorms needs batch size 1, got ${inputIds.shape[0]}`);
   const all = [...model.namedWeights().values()].filter((v) => v.trainable);
-  return weightGradNorms(model, inputIds, lossFn, all);
+  // Every weight, the LM head included: the logits path (the chunked head is frozen).
+  return weightGradNorms(model, inputIds, asProbeLoss(lossFn).fromLogits, all);
 }
 
 /** One plain training step's compute (fwd + bwd, every weight gradient, no optimizer) — the bench's yardstick. */

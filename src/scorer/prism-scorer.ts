@@ -7,15 +7,24 @@ import type { PrismScores, Trajectory } from '../schemas/types.ts';
 import {
   batchTensors,
   buildSequence,
+  chunkedHeadLoss,
+  HEAD_CHUNK_BYTES,
   packBatch,
   perExampleLoss,
   type BuiltSequence,
+  type PackedBatch,
 } from '../sequence/index.ts';
 import { concentrationStats } from '../stats/index.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
 import { ScorerError, isFatalBackendError } from './errors.ts';
 import { activationBytes, type MemoryShape } from './memory.ts';
-import { batchedProbeNorms, perTrajectoryNorms, type NormMethodSetting, type SplitMode } from './norms.ts';
+import {
+  batchedProbeNorms,
+  perTrajectoryNorms,
+  type NormMethodSetting,
+  type ProbeLoss,
+  type SplitMode,
+} from './norms.ts';
 import { PathChooser, type Calibration, type ScorerPath } from './path.ts';
 import type { ProbeModel } from './probe-model.ts';
 import type { ScoreOutcome, Scorer } from './types.ts';
@@ -41,6 +50,11 @@ export interface PrismScorerOptions {
   maxBatchBytes?: number;
   /** Cap on the padded tokens (rows × longest row) of one forward/backward; default unlimited. */
   maxBatchTokens?: number;
+  /**
+   * The LM head and loss run in chunks of target positions of at most this many bytes of logits
+   * (src/sequence/head-loss.ts); 0 = the whole [B, T, V] logits at once (the old path). Default 64 MiB.
+   */
+  headChunkBytes?: number;
   emitNorms: boolean;
   path: ScorerPathSetting;
   normMethod?: NormMethodSetting;
@@ -53,6 +67,20 @@ export interface PrismScorerOptions {
 interface Item {
   index: number;
   seq: BuiltSequence;
+}
+
+/** The masked next-token loss of a packed batch: from logits, or through the LM head in chunks. */
+function packedLoss(
+  packed: PackedBatch,
+  t: ReturnType<typeof batchTensors>,
+  headChunkBytes: number,
+): ProbeLoss {
+  const fromLogits = (logits: tf.Tensor3D): tf.Tensor1D => perExampleLoss(logits, t.targetIds, t.targetMask);
+  if (headChunkBytes <= 0) return { fromLogits };
+  return {
+    fromLogits,
+    fromHidden: (hidden, head) => chunkedHeadLoss(hidden, head, packed, headChunkBytes),
+  };
 }
 
 interface Row {
@@ -83,6 +111,7 @@ export class PrismScorer implements Scorer {
   private readonly logger: Logger;
   private disposed = false;
   private fatal: ScorerError | undefined;
+  private readonly headChunkBytes: number;
 
   constructor(opts: PrismScorerOptions) {
     this.opts = opts;
@@ -99,6 +128,7 @@ export class PrismScorer implements Scorer {
       );
     }
     this.chooser = new PathChooser(opts.path, this.logger);
+    this.headChunkBytes = opts.headChunkBytes ?? HEAD_CHUNK_BYTES;
   }
 
   /** The path in use (undefined while `auto` has not calibrated yet). */
@@ -258,16 +288,11 @@ export class PrismScorer implements Scorer {
     );
     const t = batchTensors(packed);
     try {
-      const res = batchedProbeNorms(
-        this.opts.model,
-        t.inputIds,
-        (logits) => perExampleLoss(logits, t.targetIds, t.targetMask),
-        {
-          normMethod: this.opts.normMethod,
-          split: this.opts.split,
-          lengths: packed.lengths,
-        },
-      );
+      const res = batchedProbeNorms(this.opts.model, t.inputIds, packedLoss(packed, t, this.headChunkBytes), {
+        normMethod: this.opts.normMethod,
+        split: this.opts.split,
+        lengths: packed.lengths,
+      });
       return res.norms.map((norms, b) => ({ norms, loss: res.losses[b], targets: packed.targetCounts[b] }));
     } finally {
       tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
@@ -280,8 +305,10 @@ export class PrismScorer implements Scorer {
         const packed = packBatch([item.seq], this.maxSeqLen);
         const t = batchTensors(packed);
         try {
-          const res = perTrajectoryNorms(this.opts.model, t.inputIds, (logits) =>
-            perExampleLoss(logits, t.targetIds, t.targetMask),
+          const res = perTrajectoryNorms(
+            this.opts.model,
+            t.inputIds,
+            packedLoss(packed, t, this.headChunkBytes),
           );
           return { norms: res.norms[0], loss: res.losses[0], targets: packed.targetCounts[0] };
         } finally {

@@ -21,8 +21,18 @@ export interface ProbeForwardResult {
   projectionInputs?: tf.Tensor3D[];
 }
 
+export interface ProbeHiddenResult {
+  /** Final-norm hidden states [B, T, d]. */
+  hidden: tf.Tensor3D;
+  projectionInputs?: tf.Tensor3D[];
+}
+
 export interface ProbeModel {
   forward(inputIds: tf.Tensor2D, opts?: ProbeForwardOptions): ProbeForwardResult;
+  /** Hidden states instead of logits, for a loss that applies the LM head in chunks (optional). */
+  forwardHidden?(inputIds: tf.Tensor2D, opts?: ProbeForwardOptions): ProbeHiddenResult;
+  /** The LM head weight [vocab, d] (with forwardHidden). */
+  headWeight?(): tf.Tensor;
   /** The 7L projection weight variables, in probe order. */
   projectionWeights(): tf.Variable[];
   /** Every weight of the model (projections, embeddings, norms, LM head). */

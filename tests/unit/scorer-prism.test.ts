@@ -169,9 +169,11 @@ describe('PrismScorer on the tiny Llama preset', () => {
 
   it('stops with BACKEND_FAILED on a wasm abort, now and on every later call', async () => {
     const dead: ScorableModel = Object.create(model) as ScorableModel;
-    dead.forward = () => {
+    const abort = (): never => {
       throw new WebAssembly.RuntimeError('memory access out of bounds');
     };
+    dead.forward = abort;
+    dead.forwardHidden = abort;
     const s = scorerFor(dead as LlamaModel, 'auto');
     await expect(s.scoreBatch(sampleTrajectories(3))).rejects.toMatchObject({ code: 'BACKEND_FAILED' });
     await expect(s.scoreBatch(sampleTrajectories(1))).rejects.toMatchObject({ code: 'BACKEND_FAILED' });
