@@ -8,6 +8,8 @@
  * them, every input gets exactly one output, and `prism run` never exits on its own.
  */
 import type { Message } from 'kafkajs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
@@ -125,6 +127,9 @@ describe('oversized dead letters and outputs (issue 19)', () => {
       expect(run.stderr()).toMatch(/the DLQ topic accepts smaller records than the input topic/);
     } finally {
       run.child.kill('SIGTERM');
+      // PRISM_TEST_LOG_DIR=<dir> keeps the child's JSON log for a post-mortem.
+      const keep = process.env.PRISM_TEST_LOG_DIR;
+      if (keep) writeFileSync(join(keep, `oversize-run-${run.child.pid}.log`), run.stderr());
     }
     expect((await run.exited).code, diagnostics({ run })).toBe(0);
   }, 300_000);
