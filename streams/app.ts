@@ -30,7 +30,10 @@ import { connectKafka, type KafkaConnection } from '../src/runtime/kafka.ts';
 import { Lifecycle } from '../src/runtime/lifecycle.ts';
 import type { Scorer } from '../src/scorer/types.ts';
 import { dashboardRoutes, pipelineLag, type LiveCollector } from '../src/dashboard/index.ts';
+import { ArbitrationStateError } from '../src/arbitration/score-record.ts';
+import { ensureTopics, prismTopicSpecs } from '../src/kafka/admin/topics.ts';
 import { pipelineCodecs } from './codecs.ts';
+import { GlobalWindow } from './global-window.ts';
 import { openRunScorer, type OpenedRunScorer } from './scorer.ts';
 import { buildTopology, type Topology } from './topology.ts';
 
@@ -49,10 +52,29 @@ export interface PipelineHandle {
   /** Settles when the pipeline has stopped: resolves after stop(), rejects on a fatal failure. */
   readonly done: Promise<void>;
   readiness(): Readiness;
-  /** Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the group. */
-  stop(reason?: string): Promise<void>;
+  /**
+   * Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the
+   * group. With `abortInFlight` (a signal), in-flight micro-batches are aborted instead of awaited.
+   */
+  stop(reason?: string, opts?: StopOptions): Promise<void>;
   /** Fatal: abort in-flight lanes and their open transactions (nothing more commits), release everything. */
   fail(err: Error): Promise<void>;
+  /** What the stop left uncommitted (lanes aborted after stop() began), for the last log line. */
+  stopReport(): StopReport;
+}
+
+export interface StopOptions {
+  /** Abort the in-flight micro-batches and their transactions (re-read on restart) rather than wait for them. */
+  readonly abortInFlight?: boolean;
+}
+
+export interface StopReport {
+  /** Lanes that ended aborted during the stop: why, and how many of their records were not acked. */
+  readonly aborted: readonly {
+    readonly lane: string;
+    readonly reason: string;
+    readonly uncommitted: number;
+  }[];
 }
 
 const readCommittedFix = createRequire(import.meta.url)('../src/consumer/read-committed-fix.cjs') as {
@@ -78,6 +100,8 @@ interface PipelineParts {
   readonly metrics: PipelineMetrics;
   readonly topology: Topology;
   readonly clients: PipelineClients;
+  /** The global window's reader (arbitration.state kafka with a window policy). */
+  readonly window?: GlobalWindow;
   readonly dashboard?: LiveCollector;
 }
 
@@ -97,6 +121,7 @@ export class PipelineRuntime {
   private subscription: Subscription | undefined;
   private httpServer: RunningHttpServer | undefined;
   private stopSampling: (() => void) | undefined;
+  private readonly abortedOnStop: { lane: string; reason: string; uncommitted: number }[] = [];
 
   private constructor(private readonly parts: PipelineParts) {
     this.config = parts.config;
@@ -140,7 +165,10 @@ export class PipelineRuntime {
     options.dashboard?.watchHolding(() => arbitrator.holds.snapshot());
     // The source is built after the metrics that read from it.
     const runtimeRef: { current?: PipelineRuntime } = {};
-    const metrics = metricsFor(c, opened, arbitrator, () => runtimeRef.current?.source.activeLanes() ?? []);
+    const metrics = metricsFor(c, opened, arbitrator, {
+      lanes: () => runtimeRef.current?.source.activeLanes() ?? [],
+      globalRouted: () => runtimeRef.current?.parts.window?.routedCounts(),
+    });
     const dashboard = options.dashboard;
     const topology = buildTopology({
       config: c,
@@ -153,7 +181,19 @@ export class PipelineRuntime {
     });
     log.info({ topology: topology.describe().split('\n') }, 'topology');
     const clients = await openClients(c, connection, metrics, log);
-    const parts = { config: c, log, connection, opened, arbitrator, metrics, topology, clients, dashboard };
+    const window = await globalWindowFor(c, connection, clients.admin, arbitrator, opened.scorer, log);
+    const parts = {
+      config: c,
+      log,
+      connection,
+      opened,
+      arbitrator,
+      metrics,
+      topology,
+      clients,
+      window,
+      dashboard,
+    };
     runtimeRef.current = new PipelineRuntime(parts);
     return runtimeRef.current;
   }
@@ -170,7 +210,9 @@ export class PipelineRuntime {
     const c = this.config;
     const r = readinessOf(this.source.status(), Date.now(), c.http.brokerStaleMs, this.lifecycle.stopping);
     // Informational: held records do not make the process unready, but say why nothing is routed yet.
-    return { ...r, detail: { ...r.detail, warmup: this.parts.arbitrator.holds.snapshot() } };
+    const out = { ...r, detail: { ...r.detail, warmup: this.parts.arbitrator.holds.snapshot() } };
+    const scorerWhy = this.parts.opened.readiness?.(); // scorer.kind torch: why the service is away
+    return scorerWhy === undefined ? out : { ...out, ready: false, reasons: [...out.reasons, scorerWhy] };
   }
 
   /** Subscribes the lanes, serves HTTP, joins the group and starts the broker watchdog. */
@@ -199,6 +241,9 @@ export class PipelineRuntime {
       lag: () => pipelineLag(this.metrics),
     });
     try {
+      // The global window first: no decision before it holds what the scores topic has.
+      const restored = await this.parts.window?.start();
+      if (restored !== undefined) this.metrics.windowRestoreSeconds.set(restored.seconds);
       await this.source.start();
     } catch (err) {
       await this.fail(err instanceof Error ? err : new Error(String(err)));
@@ -214,14 +259,21 @@ export class PipelineRuntime {
   }
 
   /** Graceful: stop fetching, drain and commit (bounded by lifecycle.shutdownTimeoutMs), leave the group. */
-  async stop(reason = 'stop requested'): Promise<void> {
-    if (!this.lifecycle.stopping) {
+  async stop(reason = 'stop requested', opts: StopOptions = {}): Promise<void> {
+    const first = !this.lifecycle.stopping;
+    if (first) {
       this.log.info(
         { reason, timeoutMs: this.config.lifecycle.shutdownTimeoutMs },
-        'stopping: draining in-flight batches, then leaving the group',
+        opts.abortInFlight === true
+          ? 'stopping: aborting in-flight batches (their records are re-read on restart), then leaving the group'
+          : 'stopping: draining in-flight batches, then leaving the group',
       );
     }
-    return this.lifecycle.stop();
+    const stopped = this.lifecycle.stop();
+    // After stop() began (lanes now drain), so the aborted lanes are counted in stopReport().
+    if (first && opts.abortInFlight === true)
+      for (const lane of this.source.activeLanes()) lane.abort(`stopped (${reason})`);
+    return stopped;
   }
 
   /** Fatal: abort in-flight lanes (nothing more commits), release everything, reject `done`. */
@@ -237,8 +289,9 @@ export class PipelineRuntime {
       http: this.httpServer,
       done: this.done,
       readiness: () => this.readiness(),
-      stop: (reason) => this.stop(reason),
+      stop: (reason, opts) => this.stop(reason, opts),
       fail: (err) => this.fail(err),
+      stopReport: () => ({ aborted: [...this.abortedOnStop] }),
     };
   }
 
@@ -264,6 +317,8 @@ export class PipelineRuntime {
         throw err;
       }),
       finalize(() => {
+        if (this.lifecycle.stopping && !this.lifecycle.failed && lane.aborted !== null)
+          this.abortedOnStop.push({ lane: lane.key, reason: lane.aborted, uncommitted: lane.inFlight });
         lane
           .finish()
           .catch((e: unknown) =>
@@ -281,6 +336,7 @@ export class PipelineRuntime {
       .stop(c.lifecycle.shutdownTimeoutMs)
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer stop failed'));
     this.subscription?.unsubscribe();
+    await parts.window?.stop();
     await parts.clients.aloProducer?.disconnect().catch(() => undefined);
     await parts.clients.admin.disconnect().catch(() => undefined);
     this.stopSampling?.();
@@ -306,7 +362,10 @@ function metricsFor(
   c: PrismConfig,
   opened: OpenedRunScorer,
   arbitrator: Arbitrator,
-  lanes: () => readonly PartitionLane[],
+  live: {
+    lanes: () => readonly PartitionLane[];
+    globalRouted: () => { readonly sft: number; readonly rl: number } | undefined;
+  },
 ): PipelineMetrics {
   const scorer = opened.scorer;
   const probe = () => ({ modelId: scorer.probeModelId, version: scorer.probeModelVersion });
@@ -318,7 +377,8 @@ function metricsFor(
     {
       windows,
       liveTensors: opened.liveTensors,
-      inFlight: () => new Map(lanes().map((l) => [l.partition, l.inFlight])),
+      inFlight: () => new Map(live.lanes().map((l) => [l.partition, l.inFlight])),
+      globalRouted: live.globalRouted,
     },
     { metric: c.arbitration.metric, policy: c.arbitration.policy },
   );
@@ -328,6 +388,46 @@ function metricsFor(
     1,
   );
   return metrics;
+}
+
+/**
+ * arbitration.state kafka: makes sure the scores topic exists (it is written in every transaction),
+ * and, for a window policy, the reader that keeps the global window from it.
+ */
+async function globalWindowFor(
+  c: PrismConfig,
+  connection: KafkaConnection,
+  admin: Admin,
+  arbitrator: Arbitrator,
+  scorer: Scorer,
+  log: Logger,
+): Promise<GlobalWindow | undefined> {
+  const a = c.arbitration;
+  if (a.state !== 'kafka') return undefined;
+  const spec = prismTopicSpecs(c.topics, {
+    scoresRetention: { ms: a.scoresRetentionMs, bytes: a.scoresRetentionBytes },
+  }).filter((s) => s.name === c.topics.scores);
+  try {
+    await ensureTopics(admin, spec);
+  } catch (err) {
+    throw new ArbitrationStateError(
+      'SCORES_TOPIC_UNAVAILABLE',
+      `topics.scores "${c.topics.scores}" is missing and could not be created (${errorMessage(err)}): create it with "prism topics create", or set arbitration.state local`,
+      { cause: err },
+    );
+  }
+  if (!arbitrator.policy.usesWindow) return undefined;
+  return new GlobalWindow({
+    kafka: connection.kafka,
+    admin,
+    topic: c.topics.scores,
+    group: c.consumer.groupId,
+    arbitrator,
+    current: () => ({ modelId: scorer.probeModelId, version: scorer.probeModelVersion }),
+    windowSize: a.window,
+    restoreTimeoutMs: a.restoreTimeoutMs,
+    log: log.child({ component: 'global-window' }),
+  });
 }
 
 async function openClients(

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Metric } from 'prom-client';
 import type { SchemaRegistryConfig } from '../src/config/input.ts';
 import type { ProbeConfig, RunScorerConfig } from '../src/config/schema.ts';
+import { ConfigError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import { createSchemaRegistry } from '../src/schemas/from-config.ts';
 import { DeterministicScorer, NoopScorer } from '../src/scorer/deterministic.ts';
@@ -15,6 +16,8 @@ export interface OpenedRunScorer {
   readonly metrics?: readonly Metric[];
   /** Stops background work (probe follow mode: the ModelUpdate watcher). */
   readonly stop?: () => Promise<void>;
+  /** Why the scorer cannot score now (scorer.kind torch: the service is away), for /readyz; undefined = fine. */
+  readonly readiness?: () => string | undefined;
 }
 
 /** What `probe.mode: follow` needs besides the scorer section. */
@@ -47,6 +50,17 @@ export async function openRunScorer(
       };
     case 'noop':
       return { scorer: new NoopScorer() };
+    case 'torch': {
+      if (probe?.probe.mode === 'follow') {
+        throw new ConfigError(
+          'probe.mode "follow" is not supported with scorer.kind "torch" yet (the service can reload, but the follower is not wired); use probe.mode "frozen"',
+        );
+      }
+      const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
+      const { openTorchScorer } = await import('../src/scorer/torch/open.ts');
+      const scorer = await openTorchScorer(scorerConfig, { logger: log });
+      return { scorer, readiness: () => scorer.notReadyReason() };
+    }
     case 'prism': {
       const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
       if (probe?.probe.mode === 'follow') {

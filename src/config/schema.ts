@@ -16,11 +16,11 @@ import { trainerSection } from './trainer.ts';
 
 /**
  * `scorer` = the PRISM scorer's section (scorer.ts) plus which scorer `prism run` uses:
- * `prism` (the tfjs probe model), `deterministic` (hash of the id; delivery tests) or `noop`
- * (constant scores; `prism bench pipeline`).
+ * `prism` (the tfjs probe model), `torch` (the PyTorch scorer service, scorer.torch), `deterministic`
+ * (hash of the id; delivery tests) or `noop` (constant scores; `prism bench pipeline`).
  */
 export const runScorerSection = scorerSection.extend({
-  kind: z.enum(['prism', 'deterministic', 'noop']).default('prism'),
+  kind: z.enum(['prism', 'deterministic', 'noop', 'torch']).default('prism'),
   deterministic: z
     .object({
       /** Sleep per micro-batch (a slow model, without blocking the event loop). */

@@ -4,6 +4,38 @@ import { METRICS, NORM_METHODS, SCORER_PATHS } from './scorer-choices.ts';
 
 export { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from './scorer-choices.ts';
 
+/**
+ * `scorer.torch`: the PyTorch scorer service (scorer.kind torch; clients/python/prism_stream/scorer_service).
+ * Either `prism run` spawns it (spawn: true, on `socket`, or on 127.0.0.1 when `host` is set) or it
+ * connects to one that runs elsewhere (spawn: false: `socket`, or `host` + `port`).
+ */
+export const torchScorerSection = z
+  .object({
+    /** Start the service as a child process (and restart it if it dies). */
+    spawn: z.boolean().default(true),
+    /** Unix domain socket; default with spawn: a fresh path in the OS temp dir. */
+    socket: z.string().min(1).optional(),
+    /** TCP instead of a Unix socket: a named host (spawn: false) or 127.0.0.1. */
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Python interpreter with torch and transformers (spawn: true). */
+    python: z.string().min(1).default('python3'),
+    /** auto = cuda when available, else cpu. */
+    device: z.string().min(1).default('auto'),
+    /** auto = bf16 on a GPU, fp32 on the CPU. */
+    dtype: z.enum(['auto', 'fp32', 'tf32', 'bf16']).default('auto'),
+    /** Spawned service: time to load the model and print its ready line. */
+    startupTimeoutMs: z.number().int().positive().default(120_000),
+    /** How long a micro-batch waits for the service to come back (respawn/reconnect) before it fails. */
+    unavailablePatienceMs: z.number().int().positive().default(120_000),
+    /** Reconnect/respawn backoff: first delay, doubled up to the max. */
+    backoffInitialMs: z.number().int().positive().default(250),
+    backoffMaxMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export type TorchScorerConfig = z.infer<typeof torchScorerSection>;
+
 export const scorerSection = z
   .object({
     /** Probe model folder (Hugging Face layout: config.json + *.safetensors). */
@@ -41,6 +73,8 @@ export const scorerSection = z
     /** Put the 7L norm vector into each score (large; off by default). */
     emitNorms: z.boolean().default(false),
     metric: z.enum(METRICS).default('gini'),
+    /** scorer.kind torch: the PyTorch service (see torchScorerSection). */
+    torch: torchScorerSection.prefault({}),
   })
   .strict();
 

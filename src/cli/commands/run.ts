@@ -4,6 +4,7 @@ import type { PrismConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../errors.ts';
 import type { PipelineHandle } from '../../../streams/app.ts';
 import { assertModelDir } from '../model-dir.ts';
+import { stopSummary } from '../stop-summary.ts';
 
 // The pipeline (tfjs, kafkajs, zod, yaml) is imported in the action, on use, so `prism --help` and the
 // other commands do not load it.
@@ -93,8 +94,11 @@ export function register(program: Command): void {
       '--calibrate <file>',
       'arbitration.calibrate: JSONL of scores or scored records that seeds the window',
     )
-    .option('--model <dir>', 'scorer.modelDir: probe model folder (scorer.kind prism)')
-    .option('--scorer <kind>', 'scorer.kind: prism | deterministic | noop')
+    .option('--model <dir>', 'scorer.modelDir: probe model folder (scorer.kind prism or torch)')
+    .option(
+      '--scorer <kind>',
+      'scorer.kind: prism | torch (PyTorch service, scorer.torch.*) | deterministic | noop',
+    )
     .option('--policy <policy>', 'arbitration.policy: median | quantile | threshold')
     .option('--quantile <q>', 'arbitration.quantile (policy quantile): RL share 1-q')
     .option('--threshold <t>', 'arbitration.threshold (policy threshold)')
@@ -122,7 +126,10 @@ export function register(program: Command): void {
         process.stdout.write(`${buildTopologyPreview(config)}\n`);
         return;
       }
-      if (config.scorer.kind === 'prism' && config.scorer.modelDir !== undefined)
+      if (
+        (config.scorer.kind === 'prism' || config.scorer.kind === 'torch') &&
+        config.scorer.modelDir !== undefined
+      )
         assertModelDir(config.scorer.modelDir, 'scorer.modelDir (--model)');
       await checkTopics(config);
       const [{ log }, { LiveCollector }, { startPipeline }, { installFatalHandler }] = await Promise.all([
@@ -156,7 +163,8 @@ export function register(program: Command): void {
           process.exit(1);
         }, config.lifecycle.shutdownTimeoutMs + 5000).unref();
         stopReason = `signal ${signal}`;
-        void handle?.stop(stopReason);
+        // Promptly: abort the in-flight micro-batches (their transactions) instead of scoring on.
+        void handle?.stop(stopReason, { abortInFlight: true });
       };
       // Registered before start-up, so a signal during start-up still stops cleanly.
       process.on('SIGTERM', onSignal);
@@ -166,9 +174,11 @@ export function register(program: Command): void {
           ? new LiveCollector({ metric: config.arbitration.metric, title: 'prism run: live routing' })
           : undefined;
         handle = await startPipeline(config, { log: runLog, dashboard });
-        if (stopReason !== undefined) void handle.stop(stopReason);
+        if (stopReason !== undefined) void handle.stop(stopReason, { abortInFlight: true });
         await handle.done;
-        runLog.info('stopped cleanly');
+        const summary = stopSummary(handle.stopReport());
+        if (summary.outcome === 'clean') runLog.info(summary.fields, summary.message);
+        else runLog.warn(summary.fields, summary.message);
       } finally {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
