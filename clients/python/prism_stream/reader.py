@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -32,6 +32,8 @@ class Record:
     offset: int
     key: str | None
     value: dict[str, Any]
+    #: the original value bytes (for dead letters)
+    raw: bytes = field(default=b"", repr=False)
 
     @property
     def trajectory(self) -> dict[str, Any]:
@@ -163,30 +165,54 @@ class TopicReader(Iterator[Record]):
                 offset=offset,
                 raw=value if isinstance(value, bytes) else None,
             ) from e
-        return Record(topic, partition, offset, key, record)
+        return Record(topic, partition, offset, key, record, value if isinstance(value, bytes) else b"")
 
     def complete(self, topic: str, partition: int, offset: int) -> None:
         """Marks a delivered record done (trained, or dead-lettered)."""
         self.ledger.complete(topic, partition, offset)
 
     def dead_letter(self, err: DecodeError, producer: Producer, dlq_topic: str = "prism.dlq") -> None:
-        """Sends the original bytes to the DLQ (KIP-1034 headers plus ``prism.error.code``), waits for
-        the ack, then marks the record done."""
+        """Sends undecodable bytes to the DLQ, waits for the ack, then marks the record done."""
         if err.topic is None or err.partition is None or err.offset is None:
             raise ValueError("dead_letter needs a DecodeError raised by the reader (with its location)")
+        self.send_dead_letter(
+            producer,
+            dlq_topic,
+            err.topic,
+            err.partition,
+            err.offset,
+            err.raw,
+            err.code,
+            err.message,
+            "".join(traceback.format_exception(err)),
+        )
+
+    def send_dead_letter(
+        self,
+        producer: Producer,
+        dlq_topic: str,
+        topic: str,
+        partition: int,
+        offset: int,
+        raw: bytes | None,
+        code: str,
+        message: str,
+        stack: str = "",
+    ) -> None:
+        """Original bytes to ``dlq_topic`` with KIP-1034 headers and prism.error.code; acked; then done."""
         headers = [
-            ("__streams.errors.exception", type(err).__name__.encode()),
-            ("__streams.errors.message", err.message.encode()),
-            ("__streams.errors.stacktrace", "".join(traceback.format_exception(err)).encode()),
-            ("__streams.errors.topic", err.topic.encode()),
-            ("__streams.errors.partition", str(err.partition).encode()),
-            ("__streams.errors.offset", str(err.offset).encode()),
-            ("prism.error.code", err.code.encode()),
+            ("__streams.errors.exception", code.encode()),
+            ("__streams.errors.message", message.encode()),
+            ("__streams.errors.stacktrace", stack.encode()),
+            ("__streams.errors.topic", topic.encode()),
+            ("__streams.errors.partition", str(partition).encode()),
+            ("__streams.errors.offset", str(offset).encode()),
+            ("prism.error.code", code.encode()),
         ]
         failures: list[str] = []
         producer.produce(
             dlq_topic,
-            value=err.raw,
+            value=raw,
             headers=headers,
             on_delivery=lambda e, _m: failures.append(str(e)) if e is not None else None,
         )
@@ -194,7 +220,7 @@ class TopicReader(Iterator[Record]):
             raise PrismClientError(
                 "DLQ_WRITE_FAILED", f"dead letter to {dlq_topic} not acknowledged: {failures}"
             )
-        self.complete(err.topic, err.partition, err.offset)
+        self.complete(topic, partition, offset)
 
     def commit(self, offsets: Iterable[PartitionOffsets]) -> bool:
         """Commits the group offsets (synchronously). Returns False when the group membership ended
