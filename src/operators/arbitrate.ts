@@ -26,16 +26,22 @@ export function arbitrate(
     new Observable<ArbitrateResult[]>((subscriber) => {
       const held: Batch<ScoreResult>[] = [];
       const lane = `lane-${++laneIds}`;
+      /** Window key of the probe this lane's held records wait for (while it holds any). */
+      let waitingFor: string | undefined;
       /** Tells arbitrator.holds how many records wait here, and how full the awaited window is. */
       const report = (closed = false): void => {
         let records = 0;
         for (const b of held) records += b.length;
-        let size = 0;
         if (records > 0) {
           const first = held[0].find((r) => r.kind === 'scored');
-          const key = first?.kind === 'scored' ? windowKey(first.probe) : undefined;
-          size = arbitrator.snapshot().find((w) => windowKey(w.probe) === key)?.size ?? 0;
+          waitingFor = first?.kind === 'scored' ? windowKey(first.probe) : waitingFor;
         }
+        // The awaited window's size, also on release (then it is the size that warmed it).
+        const size =
+          waitingFor === undefined
+            ? 0
+            : (arbitrator.snapshot().find((w) => windowKey(w.probe) === waitingFor)?.size ?? 0);
+        if (records === 0) waitingFor = undefined;
         arbitrator.holds.set(lane, closed ? 0 : records, size, closed && records > 0);
       };
       const ready = (batch: Batch<ScoreResult>): boolean =>

@@ -94,7 +94,10 @@ describe('arbitrate → arbitrator.holds', () => {
     laneA.next(batchOf(64, 156)); // 64 + 36 + 156 = 256 scores: warm
     expect(outA).toHaveLength(2);
     expect(arb.holds.snapshot()).toMatchObject({ holding: false, records: 0, message: null });
-    expect(events.at(-1)).toMatchObject({ kind: 'released', records: 100 });
+    expect(events.at(-1)).toMatchObject({ kind: 'released', records: 100, windowScores: 256 });
+    expect(events.at(-1)?.message).toBe(
+      'window warm (256 scores): held records released for routing (up to 100 were waiting)',
+    );
   });
 
   it('stops counting a lane that completes or is unsubscribed while holding', () => {
