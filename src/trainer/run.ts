@@ -20,6 +20,7 @@ import { RetryingTrainerSink, isGenerationErrorDeep } from './kafka/retrying-sin
 import { isBrokerUnavailableError } from '../producer/errors.ts';
 import { connectKafka } from '../runtime/kafka.ts';
 import { adminProbe } from '../kafka/watchdog.ts';
+import { TopicLimits } from '../kafka/admin/topic-limits.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
 import { runtimeReadiness, type ReadinessWording } from '../runtime/readiness.ts';
 import { withHeartbeat } from '../consumer/heartbeat.ts';
@@ -126,6 +127,7 @@ export async function startTrainer(
       log,
     });
     const admin = kafka.admin();
+    let limits: TopicLimits | undefined;
     try {
       await admin.connect();
       const wanted = new Set([inputTopic, config.topics.dlq, config.topics.modelUpdates]);
@@ -133,6 +135,13 @@ export async function startTrainer(
         admin,
         prismTopicSpecs(config.topics).filter((s) => wanted.has(s.name)),
       );
+      // A dead letter the DLQ would refuse is written without its payload (issue 19).
+      limits = await TopicLimits.describe(admin, {
+        input: inputTopic,
+        outputs: [config.topics.dlq],
+        dlq: config.topics.dlq,
+        log,
+      });
     } catch (err) {
       throw toBrokerError(config.kafka.brokers, 'trainer topic setup', err);
     } finally {
@@ -157,6 +166,8 @@ export async function startTrainer(
         dlqTopic: config.topics.dlq,
         modelUpdatesTopic: config.topics.modelUpdates,
         modelId: cfg.modelId,
+        limits,
+        log,
       }),
       {
         patienceMs: config.kafka.unavailablePatienceMs,
@@ -273,6 +284,14 @@ interface TickerTimers {
   wake: () => void;
 }
 
+function pauseQuietly(consumer: Consumer, topic: string, log: Logger): void {
+  try {
+    consumer.pause([{ topic }]);
+  } catch (e) {
+    log.warn({ err: errorMessage(e) }, 'consumer not running: nothing to pause');
+  }
+}
+
 /** Stop: checkpoint applied steps, then disconnect; fail: skip the checkpoint, bounded disconnect. */
 function trainerLifecycle(
   p: RunParts,
@@ -291,7 +310,8 @@ function trainerLifecycle(
       timers.wake();
       let checkpointError: unknown;
       try {
-        consumer.pause([{ topic: inputTopic }]);
+        // kafkajs throws here while a crashed consumer restarts (broker away): nothing to pause then.
+        pauseQuietly(consumer, inputTopic, log);
         // Applied steps since the last checkpoint are saved (and their offsets committed); queued
         // or accumulating records are not in it and will be re-read by the next run.
         if (!failed) await serial(() => loop.checkpoint());
