@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from prism_stream.schemas import SCORED_TRAJECTORY, SchemaRegistry, encode
@@ -85,3 +87,74 @@ def produce_scored(brokers: str, topic: str, records: Iterable[dict[str, Any]], 
         n += 1
     assert p.flush(30) == 0
     return n
+
+
+REPO = Path(__file__).resolve().parents[3]
+PRISM = REPO / "bin" / "prism.mjs"
+
+
+def prism(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs the TypeScript CLI (``node bin/prism.mjs ...``); raises with its output when it fails."""
+    proc = subprocess.run(
+        ["node", str(PRISM), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"prism {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def trajectory(i: int, prefix: str = "t") -> dict[str, Any]:
+    return {
+        "id": f"{prefix}-{i}",
+        "task_id": f"{prefix}-task-{i // 4}",
+        "env": "test",
+        "turns": [
+            {"role": "user", "content": f"add {i} and 2", "token_ids": None, "logprobs": None},
+            {"role": "assistant", "content": f"{i} + 2 = {i + 2}", "token_ids": None, "logprobs": None},
+        ],
+        "reward": float(i % 3),
+        "metadata": {"n": str(i)},
+        "created_at": 1_700_000_000_000 + i,
+        "behavior_model_version": None,
+    }
+
+
+def produce_values(brokers: str, topic: str, items: Iterable[tuple[str, bytes]]) -> None:
+    p = Producer({"bootstrap.servers": brokers, "acks": "all", "enable.idempotence": True})
+    for key, value in items:
+        p.produce(topic, key=key.encode(), value=value)
+    assert p.flush(30) == 0
+
+
+def raw_messages(brokers: str, topic: str, expect: int, timeout_s: float = 60) -> list[Any]:
+    """Reads ``expect`` raw messages of a topic (read_committed, throwaway group)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": brokers,
+            "group.id": unique("raw"),
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    c.subscribe([topic])
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and m.error() is None:
+                out.append(m)
+    finally:
+        c.close()
+    return out
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 180, every_s: float = 0.3) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(every_s)
