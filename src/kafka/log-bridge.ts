@@ -78,6 +78,8 @@ const TRANSIENT_RESPONSE_ERRORS = new Set([
  */
 const BOUNDED_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
+const SEND_FAILED = 'Failed to send messages: ';
+
 function methodOf(level: logLevel): PinoMethod {
   return level === logLevel.ERROR
     ? 'error'
@@ -95,6 +97,10 @@ export function methodFor(entry: LogEntry): PinoMethod {
   if (method === 'error' && message.startsWith('Response ')) {
     const error = entry.log.error;
     if (typeof error === 'string' && TRANSIENT_RESPONSE_ERRORS.has(error)) return 'info';
+  }
+  // The producer's own line for the same retried answer ("Failed to send messages: <error>").
+  if (method === 'error' && message.startsWith(SEND_FAILED)) {
+    if (TRANSIENT_RESPONSE_ERRORS.has(message.slice(SEND_FAILED.length))) return 'info';
   }
   if (method === 'warn' && message === BOUNDED_RETRIES_WARNING) return 'debug';
   return method;

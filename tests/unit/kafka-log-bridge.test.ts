@@ -26,6 +26,15 @@ describe('kafkajs log levels on a healthy run', () => {
     });
   });
 
+  it("logs the producer's line for a retried CONCURRENT_TRANSACTIONS answer at info", () => {
+    const msg =
+      'Failed to send messages: The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+    expect(toPinoRecord(entry('Producer', logLevel.ERROR, msg)).method).toBe('info');
+    expect(
+      toPinoRecord(entry('Producer', logLevel.ERROR, 'Failed to send messages: Broker not available')).method,
+    ).toBe('error');
+  });
+
   it('keeps other error responses at error (a persistent or non-retriable answer)', () => {
     for (const error of [
       'This server does not host this topic-partition',
