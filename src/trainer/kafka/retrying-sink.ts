@@ -3,9 +3,12 @@ import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import { isBrokerUnavailableError, isGenerationError } from '../../producer/errors.ts';
 
-/** kafkajs messages of UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and REBALANCE_IN_PROGRESS. */
+/**
+ * kafkajs messages of UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and REBALANCE_IN_PROGRESS, and of a
+ * consumer that crashed and has not restarted yet (its group is gone: the membership too).
+ */
 const MEMBERSHIP_LOST_MESSAGE =
-  /coordinator is not aware of this member|generation id is not valid|group is rebalancing/i;
+  /coordinator is not aware of this member|generation id is not valid|group is rebalancing|consumer group was not initialized/i;
 
 /** isGenerationError anywhere in a kafkajs error's cause chain (kafkajs wraps protocol errors). */
 export function isGenerationErrorDeep(err: unknown, depth = 0): boolean {
