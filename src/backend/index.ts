@@ -5,7 +5,7 @@ export {
   nodeBackendEnv,
   selectBackend,
 } from './select.ts';
-export { WebgpuError, describeAdapter, isSoftwareAdapter, type AdapterInfo } from './webgpu.ts';
+export { WebgpuError, describeAdapter, isSoftwareAdapter, probeWebgpu, type AdapterInfo } from './webgpu.ts';
 export type {
   BackendAttempt,
   BackendChoice,

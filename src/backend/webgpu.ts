@@ -144,12 +144,15 @@ function moduleDefault<T>(m: unknown): T {
   return (mod.default !== undefined && typeof mod.default === 'object' ? mod.default : m) as T;
 }
 
-/**
- * Loads Dawn, picks a hardware adapter, opens a device with the adapter's limits and registers tfjs's
- * `webgpu` backend on it. Throws (WEBGPU_NO_ADAPTER / WEBGPU_SOFTWARE_ADAPTER, or the import error)
- * when that is not possible; selectBackend then moves on.
- */
-export async function initWebgpu(imports: WebgpuImports): Promise<WebgpuInit> {
+interface Opened {
+  dawn: DawnModule;
+  gpu: GpuLike;
+  adapter: GpuAdapterLike;
+  info: AdapterInfo;
+}
+
+/** Loads Dawn and returns its high-performance adapter if it is real hardware; throws a WebgpuError otherwise. */
+async function openAdapter(imports: WebgpuImports): Promise<Opened> {
   const dawn = moduleDefault<DawnModule>(await imports.importModule('webgpu'));
   const gpu = dawn.create(dawnFlags());
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -166,6 +169,27 @@ export async function initWebgpu(imports: WebgpuImports): Promise<WebgpuInit> {
       `Dawn's adapter is a software/CPU one (${describeAdapter(info)}), not a GPU: refusing it`,
     );
   }
+  return { dawn, gpu, adapter, info };
+}
+
+/** Is there a hardware WebGPU adapter here? Registers nothing (tests use it to decide whether to run). */
+export async function probeWebgpu(
+  imports: WebgpuImports,
+): Promise<{ ok: true; adapter: AdapterInfo } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, adapter: (await openAdapter(imports)).info };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message.split('\n')[0] : String(err) };
+  }
+}
+
+/**
+ * Loads Dawn, picks a hardware adapter, opens a device with the adapter's limits and registers tfjs's
+ * `webgpu` backend on it. Throws (WEBGPU_NO_ADAPTER / WEBGPU_SOFTWARE_ADAPTER, or the import error)
+ * when that is not possible; selectBackend then moves on.
+ */
+export async function initWebgpu(imports: WebgpuImports): Promise<WebgpuInit> {
+  const { dawn, gpu, adapter, info } = await openAdapter(imports);
   installGlobals(dawn, gpu);
   const pkg = moduleDefault<{ WebGPUBackend: WebgpuBackendCtor }>(
     await imports.importModule('@tensorflow/tfjs-backend-webgpu'),

@@ -15,6 +15,8 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeBackendStatus } from '../../src/backend/native-check.ts';
 import { selectBackend, type BackendKind } from '../../src/backend/select.ts';
+import { probeWebgpu } from '../../src/backend/webgpu.ts';
+import { AGREEMENT, compareWithReference, driverScores } from '../../src/backend/gpucheck/agreement.ts';
 import type { ScorerPath } from '../../src/scorer/path.ts';
 import { initModel, type LlamaModel } from '../../src/model/index.ts';
 import type { Arch } from '../../src/model/config.ts';
@@ -26,6 +28,11 @@ import { sampleTrajectories, textTrajectory } from './scorer-fixtures.ts';
 const quiet = pino({ level: 'silent' });
 const native = nativeBackendStatus('@tensorflow/tfjs-node');
 if (!native.available) console.warn(`[backend-agreement.test] tensorflow backend skipped: ${native.reason}`);
+
+// webgpu runs only on a hardware adapter; it has no synchronous reads in Node, so it is checked through
+// the GPU check's asynchronous driver (src/backend/gpucheck/) against PrismScorer on cpu.
+const webgpu = await probeWebgpu({ importModule: (s) => import(s) });
+if (!webgpu.ok) console.warn(`[backend-agreement.test] webgpu skipped: ${webgpu.reason}`);
 
 const TOLERANCE = 1e-4;
 const ARCH_LIST: readonly Arch[] = ['llama', 'qwen3'];
@@ -172,6 +179,26 @@ describe.skipIf(!native.available)('scores agree across backends: tensorflow (tf
     const tfn = await scoresOn('tensorflow', arch);
     expectAgreement(`${arch} tensorflow vs cpu`, tfn, cpu);
     expectAgreement(`${arch} tensorflow vs wasm`, tfn, wasm);
+  });
+});
+
+describe.skipIf(!webgpu.ok)('scores agree across backends: webgpu (Dawn, hardware adapter)', () => {
+  it.each(AGREEMENT.filter((a) => a.preset === 'tiny'))('webgpu matches cpu ($name)', async (a) => {
+    await useBackend('cpu');
+    const cpuModel = initModel({ preset: a.preset, arch: a.arch, seed: a.seed });
+    const cpu = await driverScores(cpuModel, a);
+    cpuModel.dispose();
+    await selectBackend('webgpu', { logger: quiet, asyncReads: true });
+    expect(tf.getBackend()).toBe('webgpu');
+    const model = initModel({ preset: a.preset, arch: a.arch, seed: a.seed });
+    try {
+      const got = await driverScores(model, a);
+      const r = compareWithReference({ ...a, parameters: 0, ...cpu, selfCheck: {} }, got, 'cpu', TOLERANCE);
+      measured.push(`${a.name} webgpu vs cpu: ${JSON.stringify(r.maxRelErr)}`);
+      expect(r.pass).toBe(true);
+    } finally {
+      model.dispose();
+    }
   });
 });
 

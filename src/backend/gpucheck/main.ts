@@ -203,7 +203,17 @@ async function main(): Promise<number> {
       asyncReads: true,
       env: bundledImports,
     });
+    if (args.probe) {
+      console.log(
+        JSON.stringify({ ok: true, backend: res.backend.kind, adapter: res.backend.adapter ?? null }),
+      );
+      return 0;
+    }
   } catch (err) {
+    if (args.probe) {
+      console.log(JSON.stringify({ ok: false, reason: err instanceof Error ? err.message : String(err) }));
+      return 3;
+    }
     res.status = 'no-gpu';
     res.reason = err instanceof Error ? err.message : String(err);
     res.finishedAt = new Date().toISOString();
