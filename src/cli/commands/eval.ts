@@ -289,7 +289,8 @@ export function register(program: Command): void {
   evalCmd
     .command('routing')
     .description(
-      'score a file and measure how well each metric’s median split separates a labelled class (AUC, confusion)',
+      'score a file and measure how well each metric’s median split separates a labelled class (AUC, confusion); ' +
+        'metrics: gini, kurtosis, cv, l2 and the variants gini_relative (norms over their running mean) and gini_size (norms over √numel)',
     )
     .requiredOption('--model <dir>', 'probe model folder (config.json + *.safetensors)')
     .requiredOption('--in <file>', 'trajectories: .jsonl/.ndjson or .avro; - for JSONL on stdin')
