@@ -68,6 +68,7 @@ beforeAll(() => {
     throw new Error(
       `${PYTHON} cannot import torch/transformers/safetensors, which scorer.kind torch needs: ` +
         `python3 -m pip install './clients/python[hf]' (${(err as Error).message.split('\n')[0]})`,
+      { cause: err },
     );
   }
 }, 120_000);
