@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--registry-url", help="Confluent-compatible Schema Registry (default: bundled registry.json)"
     )
     p.add_argument("--no-publish", action="store_true", help="do not send ModelUpdates")
+    p.add_argument("--session-timeout-ms", type=int, default=45000, help="consumer group session timeout")
     p.add_argument("--seed", type=int, default=1)
     return p.parse_args(argv)
 
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         group_id=a.group,
         idle_timeout_s=a.idle_exit_s,
         registry=SchemaRegistry(url=a.registry_url) if a.registry_url else None,
+        config={"session.timeout.ms": a.session_timeout_ms},
     )
     handoff = TrainingHandoff(
         reader,

@@ -122,6 +122,8 @@ def prism_training_args(output_dir: str | Path, **overrides: Any) -> TrainingArg
         "gradient_accumulation_steps": 1,
         "save_strategy": "steps",
         "report_to": "none",
+        # accelerate's batch dispatcher raises on an empty iterable dataset; plain sharding stops.
+        "accelerator_config": {"dispatch_batches": False},
     }
     args.update(overrides)
     return TrainingArguments(**args)

@@ -56,7 +56,8 @@ class TopicReader(Iterator[Record]):
     ``ledger`` (an :class:`OffsetLedger`, e.g. restored from a checkpoint manifest) decides where each
     assigned partition starts (its watermark; otherwise the group's committed offset, else
     ``start_from``) and which records are already done (skipped). ``idle_timeout_s`` ends the iteration
-    after that long without a record (None: never). ``config`` adds librdkafka settings (TLS, SASL).
+    after that long without a record once partitions are assigned (None: never). ``config`` adds
+    librdkafka settings (TLS, SASL).
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class TopicReader(Iterator[Record]):
         self.start_from = start_from
         self.skipped_done = 0
         self.stopped = False
+        self.assigned = False
         self._consumer: Consumer | None = None
 
     def _connect(self) -> Consumer:
@@ -107,6 +109,7 @@ class TopicReader(Iterator[Record]):
             if progress is not None:
                 tp.offset = progress.watermark
         consumer.assign(parts)
+        self.assigned = self.assigned or len(parts) > 0
 
     def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         # Records delivered but not yet trained are re-read from the watermark by whoever gets them.
@@ -130,7 +133,9 @@ class TopicReader(Iterator[Record]):
         while not self.stopped:
             msg = self.consumer.poll(self.poll_timeout_s)
             if msg is None:
-                if self.idle_timeout_s is not None and time.monotonic() - idle_since >= self.idle_timeout_s:
+                if not self.assigned:  # still joining the group: idle time counts from the assignment
+                    idle_since = time.monotonic()
+                elif self.idle_timeout_s is not None and time.monotonic() - idle_since >= self.idle_timeout_s:
                     raise StopIteration
                 continue
             record = self._take(msg)
