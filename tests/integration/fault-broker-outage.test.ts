@@ -312,6 +312,10 @@ describe('broker outages shorter than the patience (issue 19)', () => {
       expect(run.child.exitCode, 'the same prism run process did it all').toBeNull();
       expect(trainer.child.exitCode, 'the same trainer process did it all').toBeNull();
       expect(run.stderr()).not.toMatch(/"level":60/); // nothing reached the last-resort handler
+      expect(
+        count(run.stderr(), /consumer crashed \(broker away\?\)/),
+        'kafkajs crash-restarted the consumer during the outages (the path of issue 19)',
+      ).toBeGreaterThan(0);
       await annotate(
         `${RECORDS} inputs, ${sftKeys.length} trained; outages ${outages.join(', ')}; kafkajs consumer crash-restarts: ` +
           `run ${count(run.stderr(), /consumer crashed \(broker away\?\)/)}, trainer ${count(trainer.stderr(), /Restarting the consumer/)}`,
