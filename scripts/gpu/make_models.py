@@ -28,16 +28,17 @@ MODELS: dict[str, dict[str, Any]] = {
         "num_attention_heads": 8,
         "num_key_value_heads": 8,
     },
-    # ~0.5 B parameters: Qwen2-shaped (GQA 16/2, q/k/v bias), 32k vocabulary so a 2048-token row's
-    # logits stay at 262 MB.
+    # ~0.5 B parameters: exactly the Qwen2.5-0.5B shape (GQA 14/2, q/k/v bias, 151,936 vocabulary, tied
+    # embeddings), the same shape as torch_check.py's "0.5B", so the two rows compare like for like.
     "m500-qwen2": {
         "model_type": "qwen2",
-        "vocab_size": 32000,
-        "hidden_size": 1024,
-        "intermediate_size": 4096,
-        "num_hidden_layers": 28,
-        "num_attention_heads": 16,
+        "vocab_size": 151936,
+        "hidden_size": 896,
+        "intermediate_size": 4864,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 14,
         "num_key_value_heads": 2,
+        "tie_word_embeddings": True,
     },
     # A few-MB model for testing this script on a CPU.
     "test-llama": {
@@ -58,17 +59,16 @@ def write_model(name: str, out: Path, seed: int, device: str) -> dict[str, Any]:
 
     spec = dict(MODELS[name])
     model_type = spec.pop("model_type")
+    spec.setdefault("tie_word_embeddings", False)
     config = AutoConfig.for_model(
         model_type,
         **spec,
         max_position_embeddings=4096,
-        tie_word_embeddings=False,
-        torch_dtype="float32",
     )
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     with torch.device(device):
-        model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     params = sum(p.numel() for p in model.parameters())
     folder = out / name
     tmp = out / f"{name}.tmp"

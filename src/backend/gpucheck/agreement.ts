@@ -77,8 +77,10 @@ export interface AgreementResult {
   batch: number;
   seq: number;
   referenceBackend: string;
-  maxRelErr: { batched: Record<string, number>; perTrajectory: Record<string, number> };
+  maxRelErr: { batched: Record<string, number>; perTrajectory: Record<string, number> } | null;
   pass: boolean;
+  /** Set when scoring threw on this backend (then pass is false). */
+  error?: string;
 }
 
 export function compareWithReference(

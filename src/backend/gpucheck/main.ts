@@ -128,14 +128,28 @@ function benchModels(args: Args, deadline: number): BenchModel[] {
   return list;
 }
 
-async function agreement(args: Args, res: GpuCheckResult): Promise<void> {
+async function agreement(args: Args, res: GpuCheckResult, deadline: number): Promise<void> {
   const ref = JSON.parse(await readFile(args.reference, 'utf8')) as ReferenceFile;
   for (const m of ref.models) {
+    const base = { name: m.name, parameters: m.parameters, batch: m.batch, seq: m.seq };
+    if (performance.now() >= deadline) {
+      res.agreement.push({
+        ...base,
+        referenceBackend: ref.backend,
+        maxRelErr: null,
+        pass: false,
+        error: 'skipped: time budget',
+      });
+      continue;
+    }
     const model = initModel({ preset: m.preset, arch: m.arch, seed: m.seed });
     try {
       res.agreement.push(
         compareWithReference(m, await driverScores(model, m), ref.backend, AGREEMENT_TOLERANCE),
       );
+    } catch (err) {
+      const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      res.agreement.push({ ...base, referenceBackend: ref.backend, maxRelErr: null, pass: false, error });
     } finally {
       model.dispose();
     }
@@ -228,7 +242,7 @@ async function main(): Promise<number> {
     peakTflops: res.peakFp32Tflops,
     chunkBytes: 1 << 30,
   };
-  await agreement(args, res);
+  await agreement(args, res, ctx.deadline);
   await rows(args, res, ctx);
   res.status = 'done';
   res.finishedAt = new Date().toISOString();
