@@ -1,6 +1,31 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The pure core (issue 15): stats, arbitration, model, sequence, scorer maths, schemas. */
+const PURE_CORE = [
+  'src/stats/**/*.ts',
+  'src/arbitration/**/*.ts',
+  'src/model/**/*.ts',
+  'src/sequence/**/*.ts',
+  'src/scorer/**/*.ts',
+  'src/schemas/**/*.ts',
+];
+
+/** Adapters that still live inside the core folders: each is to move out; nothing new joins this list. */
+const PURE_CORE_ADAPTERS_TO_MOVE = [
+  'src/model/io.ts', // model folder read/write (node:fs)
+  'src/model/llama.ts', // saveModel copies files (node:fs)
+  'src/schemas/catalog.ts', // reads the .avsc files (node:fs)
+  'src/schemas/dead-letter.ts', // builds kafkajs headers
+  'src/schemas/load-input.ts', // loads the config
+  'src/schemas/local-registry.ts', // reads the registry file (node:fs)
+  'src/schemas/validate.ts', // DEFAULT_LIMITS from config/input.ts
+  'src/scorer/open.ts', // reads model folders, config, logger, trainer/checkpoint/sha.ts
+  'src/scorer/prism-scorer.ts', // logger singleton as a default
+  'src/scorer/torch/**', // spawns and supervises the Python scorer process
+  'src/scorer/worker/**', // worker thread host: files, logger, prom-client
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'tests/fixtures/**', '.prism/**'] },
   js.configs.recommended,
@@ -10,6 +35,50 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // The pure core computes; adapters (streams/, src/runtime/, src/kafka/, src/cli/, …) do I/O.
+  // Type-only imports (e.g. a config section's type) carry no dependency and stay allowed.
+  {
+    files: PURE_CORE,
+    ignores: PURE_CORE_ADAPTERS_TO_MOVE,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['node:fs', 'node:fs/promises', 'fs', 'fs/promises'].map((name) => ({
+              name,
+              message: 'pure core: no file I/O here; read or write files in an adapter and pass the data in',
+            })),
+            {
+              name: 'kafkajs',
+              message: 'pure core: Kafka belongs to the adapters (streams/, src/kafka/, src/runtime/)',
+            },
+            {
+              name: 'prom-client',
+              message: 'pure core: metrics belong to src/metrics/ (pass a callback in)',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/log.ts', '**/log'],
+              importNames: ['log'],
+              message: 'pure core: no logger singleton; take a Logger (type) from the caller',
+            },
+            {
+              group: ['**/config/*', '**/config'],
+              allowTypeImports: true,
+              message: 'pure core: no config loading; take the parsed section (import type) from the caller',
+            },
+            {
+              group: ['**/trainer/*', '**/trainer/**'],
+              allowTypeImports: true,
+              message: 'pure core: must not depend on the trainers',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage } from '../errors.ts';
 import type { Metric } from '../schemas/types.ts';
 
@@ -65,14 +64,4 @@ function extract(doc: Json, metric: Metric, where: string): { value: number; win
   if (metric in doc) return { value: finite(doc[metric], metric) };
   if ('score' in doc) return { value: finite(doc.score, 'score') };
   throw new ConfigError(`--calibrate: ${where}: no "${metric}", "score" or "prism.${metric}" field`);
-}
-
-export function loadCalibration(path: string, metric: Metric): CalibrationSeeds {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`--calibrate: cannot read ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  return parseCalibration(text, metric, path);
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { arbitratorFromConfig } from '../../src/arbitration/from-config.ts';
+import { arbitratorFromConfig } from '../../src/runtime/arbitrator.ts';
 import { parseCalibration } from '../../src/arbitration/calibration.ts';
 import { arbitrationSection } from '../../src/config/arbitrator.ts';
 import { ConfigError } from '../../src/errors.ts';
