@@ -11,7 +11,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { Arbitrator, WindowSnapshot } from '../src/arbitration/arbitrator.ts';
-import { arbitratorFromConfig } from '../src/arbitration/from-config.ts';
+import { arbitratorFromConfig } from '../src/runtime/arbitrator.ts';
 import type { PrismConfig } from '../src/config/schema.ts';
 import type { PartitionLane } from '../src/consumer/lane.ts';
 import { readinessOf } from '../src/consumer/readiness.ts';
@@ -31,7 +31,7 @@ import { Lifecycle } from '../src/runtime/lifecycle.ts';
 import type { Scorer } from '../src/scorer/types.ts';
 import { dashboardRoutes, pipelineLag, type LiveCollector } from '../src/dashboard/index.ts';
 import { ArbitrationStateError } from '../src/arbitration/score-record.ts';
-import { ensureTopics, prismTopicSpecs } from '../src/kafka/admin/topics.ts';
+import { ensureTopics, prismTopicSpecs, type TopicSpec } from '../src/kafka/admin/topics.ts';
 import { pipelineCodecs } from './codecs.ts';
 import { GlobalWindow } from './global-window.ts';
 import { openRunScorer, type OpenedRunScorer } from './scorer.ts';
@@ -121,6 +121,7 @@ export class PipelineRuntime {
   private subscription: Subscription | undefined;
   private httpServer: RunningHttpServer | undefined;
   private stopSampling: (() => void) | undefined;
+  private firstCommitSeen = false;
   private readonly abortedOnStop: { lane: string; reason: string; uncommitted: number }[] = [];
 
   private constructor(private readonly parts: PipelineParts) {
@@ -243,7 +244,16 @@ export class PipelineRuntime {
     try {
       // The global window first: no decision before it holds what the scores topic has.
       const restored = await this.parts.window?.start();
-      if (restored !== undefined) this.metrics.windowRestoreSeconds.set(restored.seconds);
+      if (restored !== undefined) {
+        this.metrics.windowRestoreSeconds.set(restored.seconds);
+        const probe = this.parts.opened.scorer;
+        // Warm before the first record is read: the first micro-batch is decided without a hold.
+        const warm = this.parts.arbitrator.isWarm({
+          modelId: probe.probeModelId,
+          version: probe.probeModelVersion,
+        });
+        this.log.info({ ...restored, warm }, 'global window ready');
+      }
       await this.source.start();
     } catch (err) {
       await this.fail(err instanceof Error ? err : new Error(String(err)));
@@ -303,6 +313,7 @@ export class PipelineRuntime {
       tap((committed) => {
         lane.ack(committed.outputs.length);
         metrics.observeCommitted(committed);
+        this.noteFirstCommit(committed);
       }),
       catchError((err: unknown) => {
         // A zombie or aborted lane ends quietly: its uncommitted records belong to the next owner.
@@ -326,6 +337,22 @@ export class PipelineRuntime {
           );
         log.info({ lane: lane.key, aborted: lane.aborted }, 'lane closed');
       }),
+    );
+  }
+
+  /** Logs the first committed micro-batch once: the time from process start to the first decision. */
+  private noteFirstCommit(committed: Committed): void {
+    if (this.firstCommitSeen) return;
+    this.firstCommitSeen = true;
+    const decided = committed.outputs.find((o) => o.route !== 'DLQ');
+    this.log.info(
+      {
+        uptimeSeconds: Number(process.uptime().toFixed(3)),
+        records: committed.outputs.length,
+        windowSize: decided ? Number(decided.headers['prism.window.size'] ?? 0) : null,
+        state: this.config.arbitration.state,
+      },
+      'first micro-batch committed',
     );
   }
 
@@ -408,7 +435,7 @@ async function globalWindowFor(
     scoresRetention: { ms: a.scoresRetentionMs, bytes: a.scoresRetentionBytes },
   }).filter((s) => s.name === c.topics.scores);
   try {
-    await ensureTopics(admin, spec);
+    await ensureScoresTopic(admin, spec);
   } catch (err) {
     throw new ArbitrationStateError(
       'SCORES_TOPIC_UNAVAILABLE',
@@ -428,6 +455,31 @@ async function globalWindowFor(
     restoreTimeoutMs: a.restoreTimeoutMs,
     log: log.child({ component: 'global-window' }),
   });
+}
+
+/**
+ * Creates the scores topic if missing and waits until every partition has a leader. kafkajs'
+ * waitForLeaders throws when a broker's metadata still lags the controller (KRaft, a loaded
+ * machine: UNKNOWN_TOPIC_OR_PARTITION for a moment), so leaders are polled here instead.
+ */
+async function ensureScoresTopic(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  let lastError: unknown;
+  const deadline = Date.now() + 30_000;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      await ensureTopics(admin, specs);
+    } catch (err) {
+      lastError = err;
+    }
+    const md = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.name) }).catch((err: unknown) => {
+      lastError = err;
+      return undefined;
+    });
+    const partitions = md?.topics.flatMap((t) => t.partitions) ?? [];
+    if (md !== undefined && partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+    if (Date.now() > deadline) throw lastError ?? new Error('scores topic partitions have no leader');
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 async function openClients(

@@ -9,11 +9,13 @@
  *     → microBatch   batch.size records or batch.maxWaitMs, never empty
  *     → score        one micro-batch at a time on the scorer's backend; probe.mode follow swaps
  *                    the probe model here, between micro-batches (never inside one)
- *     → arbitrate    window per probe version; held until warm
- *     → route        exactly one output per input: SFT | RL | DLQ
- *   Sink: topics.sft | topics.rl | topics.dlq + input offset, one transaction per micro-batch
+ *     → arbitrate    window per probe version; held until warm. arbitration.state kafka: the
+ *                    window is global (every instance reads topics.scores, restored on start)
+ *     → route        exactly one output per input: SFT | RL | DLQ (+ its score for topics.scores)
+ *   Sink: topics.sft | topics.rl | topics.dlq (+ topics.scores) + input offset, one transaction
+ *         per micro-batch
  */
-import { tap, type Observable, type OperatorFunction } from 'rxjs';
+import { concatMap, map, of, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { Arbitrator } from '../src/arbitration/arbitrator.ts';
 import type { PrismConfig } from '../src/config/schema.ts';
 import type { Logger } from '../src/log.ts';
@@ -22,12 +24,14 @@ import { arbitrate } from '../src/operators/arbitrate.ts';
 import { commit } from '../src/operators/commit.ts';
 import { decode, type ValueDecoder } from '../src/operators/decode.ts';
 import { microBatch } from '../src/operators/micro-batch.ts';
+import { encodeScoreRecord, scoreRecordKey, type ScoreRecord } from '../src/arbitration/score-record.ts';
 import { route, type DeadLetterBuilder } from '../src/operators/route.ts';
 import { score } from '../src/operators/score.ts';
 import { SerialGate } from '../src/operators/serial-gate.ts';
 import type {
   ArbitrateResult,
   Batch,
+  Decided,
   DecodeResult,
   Outbound,
   ScoreResult,
@@ -61,6 +65,8 @@ interface Stage<I, O> {
 export interface Topology {
   readonly source: { readonly topic: string; readonly groupId: string };
   readonly sinks: { readonly sft: string; readonly rl: string; readonly dlq: string };
+  /** The window's changelog (arbitration.state kafka), or null for a window in memory. */
+  readonly scores: string | null;
   readonly delivery: PrismConfig['delivery']['mode'];
   /** The operator chain of one partition lane, ending in the lane's sink. */
   lane(records$: Observable<SourceRecord>, sink: LaneSink): Observable<Committed>;
@@ -72,6 +78,7 @@ export function buildTopology(deps: TopologyDeps): Topology {
   const topics = { sft: c.topics.sft, rl: c.topics.rl, dlq: c.topics.dlq };
   const gate = new SerialGate();
   const a = c.arbitration;
+  const scoresTopic = a.state === 'kafka' ? c.topics.scores : null;
 
   const stages = {
     decode: {
@@ -115,7 +122,11 @@ export function buildTopology(deps: TopologyDeps): Topology {
       detail:
         a.policy === 'threshold'
           ? `${a.metric} > ${a.threshold} → RL`
-          : `${a.metric} > ${a.policy === 'median' ? 'median' : `q${a.quantile}`} of last ${a.window} (per probe version, warm-up ${a.warmup}${a.calibrate ? `, seeded from ${a.calibrate}` : ''}) → RL; ties → SFT`,
+          : `${a.metric} > ${a.policy === 'median' ? 'median' : `q${a.quantile}`} of last ${a.window} (per probe version, warm-up ${a.warmup}${a.calibrate ? `, seeded from ${a.calibrate}${scoresTopic ? ' when the scores topic holds fewer' : ''}` : ''}) → RL; ties → SFT; ${
+              scoresTopic
+                ? `state kafka: one global window from ${scoresTopic} (read_committed, all partitions), restored on start`
+                : 'state local: window in memory, per instance'
+            }`,
       op: (src: Observable<Batch<ScoreResult>>) =>
         src.pipe(
           arbitrate(arbitrator, {
@@ -133,22 +144,28 @@ export function buildTopology(deps: TopologyDeps): Topology {
     route: {
       name: 'route',
       detail: `exactly one output per input → ${topics.sft} | ${topics.rl} | ${topics.dlq}; key = trajectory id`,
-      op: route({
-        topics,
-        encodeScored: (r) => deps.encodeScored(r.prism.route === 'RL' ? topics.rl : topics.sft, r),
-        deadLetter: deps.deadLetter,
-      }),
+      op: withChangelog(
+        route({
+          topics,
+          encodeScored: (r) => deps.encodeScored(r.prism.route === 'RL' ? topics.rl : topics.sft, r),
+          deadLetter: deps.deadLetter,
+        }),
+        scoresTopic,
+        c.consumer.groupId,
+        (d) => arbitrator.valueOf(d.scores),
+      ),
     } satisfies Stage<Batch<ArbitrateResult>, Outbound[]>,
   };
 
   const sinkDetail =
     c.delivery.mode === 'exactly-once'
-      ? `one transaction per micro-batch: outputs + input offset (transactional.id ${c.delivery.transactionalIdPrefix}-${c.consumer.groupId}-<topic>-<partition>)`
+      ? `one transaction per micro-batch: outputs${scoresTopic ? ' + scores' : ''} + input offset (transactional.id ${c.delivery.transactionalIdPrefix}-${c.consumer.groupId}-<topic>-<partition>)`
       : 'idempotent producer, offsets committed after acks (at-least-once)';
 
   return {
     source: { topic: c.topics.trajectories, groupId: c.consumer.groupId },
     sinks: topics,
+    scores: scoresTopic,
     delivery: c.delivery.mode,
     lane: (records$, sink) =>
       records$.pipe(
@@ -163,7 +180,61 @@ export function buildTopology(deps: TopologyDeps): Topology {
       [
         `Source: ${c.topics.trajectories} (group ${c.consumer.groupId}; one lane per partition; pause at ${c.consumer.highWatermark} in flight, resume at ${c.consumer.lowWatermark})`,
         ...Object.values(stages).map((s) => `  → ${s.name.padEnd(10)} ${s.detail}`),
-        `Sink: ${topics.sft} | ${topics.rl} | ${topics.dlq} — ${sinkDetail}`,
+        `Sink: ${topics.sft} | ${topics.rl} | ${topics.dlq}${scoresTopic ? ` (+ ${scoresTopic})` : ''} — ${sinkDetail}`,
+        `State: arbitration.state ${a.state}${
+          scoresTopic
+            ? ` — window changelog ${scoresTopic}, one score per committed record (key = input topic/partition)`
+            : ' — window in memory, lost on restart'
+        }`,
       ].join('\n'),
   };
+}
+
+/** The score record of a decided record: what the window's changelog holds. */
+export function scoreRecordOf(d: Decided, group: string, value: number): ScoreRecord {
+  return {
+    v: 1,
+    group,
+    trajectory_id: d.trajectory.id,
+    probe_model_id: d.probe.modelId,
+    probe_model_version: d.probe.version,
+    metric: d.decision.metric,
+    value,
+    scores: { gini: d.scores.gini, kurtosis: d.scores.kurtosis, cv: d.scores.cv, l2: d.scores.l2 },
+    route: d.decision.route,
+    threshold: d.decision.threshold,
+    source_topic: d.source.topic,
+    source_partition: d.source.partition,
+    source_offset: d.source.offset,
+    scored_at: d.scoredAt,
+  };
+}
+
+/**
+ * Route, then attach each decided record's score for the scores topic to its output (the sink
+ * writes both in one transaction). Outputs keep their one-per-input order; null topic: unchanged.
+ */
+function withChangelog(
+  routeOp: OperatorFunction<Batch<ArbitrateResult>, Outbound[]>,
+  scoresTopic: string | null,
+  group: string,
+  valueOf: (d: Decided) => number,
+): OperatorFunction<Batch<ArbitrateResult>, Outbound[]> {
+  if (scoresTopic === null) return routeOp;
+  return concatMap((batch: Batch<ArbitrateResult>) =>
+    of(batch).pipe(
+      routeOp,
+      map((outputs) =>
+        outputs.map((o, i) => {
+          const r = batch[i];
+          if (r === undefined || r.kind !== 'decided') return o;
+          const record = scoreRecordOf(r, group, valueOf(r));
+          return {
+            ...o,
+            changelog: { topic: scoresTopic, key: scoreRecordKey(record), value: encodeScoreRecord(record) },
+          };
+        }),
+      ),
+    ),
+  );
 }

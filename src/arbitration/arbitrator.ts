@@ -29,6 +29,19 @@ export interface ArbitratorOptions {
   /** Scores a window needs before its first decision. */
   readonly warmup: number;
   readonly seeds?: CalibrationSeeds;
+  /**
+   * Shared window (arbitration.state kafka): scores observed here are also read back from the
+   * scores topic once committed; observe() and observeCommitted() with the record's source count
+   * each score once.
+   */
+  readonly shared?: boolean;
+}
+
+/** The input record a score belongs to (its identity in a shared window). */
+export interface ScoreSource {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
 }
 
 export interface WindowSnapshot {
@@ -55,6 +68,9 @@ export class Arbitrator {
   private readonly retired = new Set<string>();
   private readonly warmSubject = new Subject<string>();
   private unversionedSeedsUsed = false;
+  /** Shared window: ids of scores counted locally and not read back from the topic yet (FIFO-bounded). */
+  private readonly pending = new Map<string, true>();
+  private readonly pendingCap: number;
   /** Emits a window key when that window becomes warm, so held records can be released. */
   readonly warm$: Observable<string> = this.warmSubject.asObservable();
   /** Records held for the warm-up, summed over the lanes (logs, /readyz details, the dashboard). */
@@ -67,6 +83,7 @@ export class Arbitrator {
     this.metric = options.metric;
     this.policy = options.policy;
     this.holds = new WarmupHolds(options.warmup);
+    this.pendingCap = Math.max(4 * options.windowSize, 10_000);
   }
 
   /** The value this arbitrator routes on. */
@@ -74,9 +91,50 @@ export class Arbitrator {
     return metricValue(scores, this.metric);
   }
 
-  /** Adds a score to its probe's window (a no-op for a fixed threshold). */
-  observe(probe: ProbeRef, value: number): void {
+  /**
+   * Adds a score to its probe's window (a no-op for a fixed threshold). In a shared window, `source`
+   * makes it count once: a retry of the same record, or its committed copy read back later, is skipped.
+   */
+  observe(probe: ProbeRef, value: number, source?: ScoreSource): void {
     if (!this.policy.usesWindow) return;
+    if (this.options.shared === true && source !== undefined) {
+      const id = scoreIdOf(probe, source);
+      if (this.pending.has(id)) return;
+      this.pending.set(id, true);
+      if (this.pending.size > this.pendingCap)
+        this.pending.delete(this.pending.keys().next().value as string);
+    }
+    this.push(probe, value);
+  }
+
+  /**
+   * A committed score read from the scores topic (any instance's). Counted unless this instance
+   * already counted it when it scored the record.
+   */
+  observeCommitted(probe: ProbeRef, value: number, source: ScoreSource): void {
+    if (!this.policy.usesWindow) return;
+    if (this.pending.delete(scoreIdOf(probe, source))) return;
+    this.push(probe, value);
+  }
+
+  /**
+   * The window restored from the scores topic on start (oldest first). Calibration seeds go in
+   * first only when the topic held fewer scores than the warm-up (`--calibrate` seeds a cold window).
+   */
+  restore(probe: ProbeRef, values: readonly number[]): void {
+    if (!this.policy.usesWindow) return;
+    const key = windowKey(probe);
+    if (!this.windows.has(key)) {
+      const seeded = values.length < this.options.warmup;
+      const window = new SlidingQuantile(this.options.windowSize);
+      this.windows.set(key, { probe, window });
+      if (seeded) for (const v of this.seedsFor(key)) window.push(v);
+      else if (this.options.seeds?.byWindow.has(key) !== true) this.unversionedSeedsUsed = true;
+    }
+    for (const v of values) this.push(probe, v);
+  }
+
+  private push(probe: ProbeRef, value: number): void {
     const w = this.windowFor(probe);
     const wasWarm = w.size >= this.options.warmup;
     w.push(value);
@@ -151,4 +209,9 @@ export class Arbitrator {
     this.unversionedSeedsUsed = true;
     return seeds.unversioned;
   }
+}
+
+/** Identity of a score in a shared window: one per probe version and input record. */
+export function scoreIdOf(probe: ProbeRef, source: ScoreSource): string {
+  return `${windowKey(probe)}|${source.topic}/${source.partition}/${source.offset}`;
 }

@@ -18,6 +18,17 @@ export const arbitrationSection = z
     warmup: z.number().int().min(1).default(256),
     /** JSONL of scores or scored records that pre-fills the window (also `--calibrate FILE`). */
     calibrate: z.string().min(1).optional(),
+    /**
+     * Where the window lives. `kafka`: every score is appended to topics.scores in the micro-batch's
+     * transaction and every instance keeps the window from the whole topic (one threshold for the
+     * stream, restored on start). `local`: in memory per instance (brokers without transactions, tests).
+     */
+    state: z.enum(['kafka', 'local']).default('kafka'),
+    /** Longest wait on start for the window's restore from topics.scores before deciding anyway. */
+    restoreTimeoutMs: z.number().int().min(100).default(60_000),
+    /** Retention of topics.scores when `prism topics create` makes it: time (ms) and bytes per partition. */
+    scoresRetentionMs: z.number().int().min(60_000).default(604_800_000),
+    scoresRetentionBytes: z.number().int().min(1_048_576).default(268_435_456),
   })
   .strict()
   .superRefine((a, ctx) => {

@@ -7,6 +7,7 @@ export const DEFAULT_TOPICS = {
   rl: 'prism.rl',
   dlq: 'prism.dlq',
   modelUpdates: 'prism.model-updates',
+  scores: 'prism.scores',
 } as const;
 
 export const topicsSection = z
@@ -16,6 +17,8 @@ export const topicsSection = z
     rl: z.string().min(1).default(DEFAULT_TOPICS.rl),
     dlq: z.string().min(1).default(DEFAULT_TOPICS.dlq),
     modelUpdates: z.string().min(1).default(DEFAULT_TOPICS.modelUpdates),
+    /** The arbitration window's changelog (arbitration.state kafka): one record per committed score. */
+    scores: z.string().min(1).default(DEFAULT_TOPICS.scores),
   })
   .strict();
 

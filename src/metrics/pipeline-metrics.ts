@@ -10,6 +10,11 @@ export interface MetricsSources {
   liveTensors?: () => number | undefined;
   /** Records in flight per input partition. */
   inFlight?: () => ReadonlyMap<number, number>;
+  /**
+   * Routes of every instance's committed decisions, read from the scores topic (arbitration.state
+   * kafka): prism_rl_share then describes the whole stream, not this instance's partitions.
+   */
+  globalRouted?: () => { readonly sft: number; readonly rl: number } | undefined;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -36,6 +41,7 @@ export class PipelineMetrics {
   readonly transactions: Counter<'result'>;
   readonly rebalances: Counter;
   readonly heldDropped: Counter;
+  readonly windowRestoreSeconds: Gauge;
   private readonly highWatermarks = new Map<string, bigint>();
   private readonly committedNext = new Map<string, bigint>();
   private readonly routed = { sft: 0, rl: 0 };
@@ -135,11 +141,12 @@ export class PipelineMetrics {
     });
     this.rlShare = new Gauge({
       name: 'prism_rl_share',
-      help: 'Realised share of routed (non-DLQ) records sent to RL since start',
+      help: 'Realised share of routed (non-DLQ) records sent to RL since start: over every instance (the scores topic) with arbitration.state kafka, this instance otherwise',
       registers: [r],
       collect() {
-        const total = routed.sft + routed.rl;
-        this.set(total === 0 ? 0 : routed.rl / total);
+        const counts = sources.globalRouted?.() ?? routed;
+        const total = counts.sft + counts.rl;
+        this.set(total === 0 ? 0 : counts.rl / total);
       },
     });
     this.liveTensors = new Gauge({
@@ -181,6 +188,11 @@ export class PipelineMetrics {
     this.heldDropped = new Counter({
       name: 'prism_warmup_dropped_records_total',
       help: 'Held warm-up records left uncommitted when their lane closed (re-read later)',
+      registers: [r],
+    });
+    this.windowRestoreSeconds = new Gauge({
+      name: 'prism_window_restore_seconds',
+      help: 'Time the start-up restore of the arbitration window from the scores topic took (arbitration.state kafka)',
       registers: [r],
     });
   }

@@ -62,6 +62,15 @@ export interface Outbound {
   readonly headers: IHeaders;
   /** Error code for DLQ outputs (metrics label). */
   readonly reason?: string;
+  /** Written with this output in the same transaction: its score for the window's changelog (topics.scores). */
+  readonly changelog?: ChangelogMessage;
+}
+
+/** A state record that rides with an output (arbitration.state kafka). */
+export interface ChangelogMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: Buffer;
 }
 
 /** A micro-batch: contiguous records of one input partition, in offset order. */

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Batch, Outbound } from '../operators/types.ts';
+import { changelogMessages } from './changelog.ts';
 import { SinkError, isBrokerUnavailableError, isGenerationError } from './errors.ts';
 import { MAX_SHRINK, fittedForSend, type FitReport, type OutputLimits } from './fit-send.ts';
 import { isMessageTooLargeError } from './fit.ts';
@@ -74,6 +75,9 @@ export class AtLeastOnceLaneSink implements LaneSink {
       try {
         const chunks = fittedForSend(batch, this.o.limits, shrink, { log, onFitted: this.o.onFitted });
         for (const topicMessages of chunks) await this.o.producer.sendBatch({ topicMessages, acks: -1 });
+        // The window's changelog (topics.scores), before the offset: at least once, like the outputs.
+        const changelog = changelogMessages(batch);
+        if (changelog.length > 0) await this.o.producer.sendBatch({ topicMessages: changelog, acks: -1 });
         return;
       } catch (err) {
         const tooLarge = this.o.limits !== undefined && isMessageTooLargeError(err) && shrink < MAX_SHRINK;

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Batch, Outbound } from '../operators/types.ts';
+import { changelogMessages } from './changelog.ts';
 import { SinkError, isBrokerUnavailableError, isFencingError } from './errors.ts';
 import { MAX_SHRINK, fittedForSend, type FitReport, type OutputLimits } from './fit-send.ts';
 import { isMessageTooLargeError } from './fit.ts';
@@ -148,6 +149,9 @@ export class TransactionalLaneSink implements LaneSink {
     });
     const txn = await producer.transaction();
     try {
+      // The window's changelog (topics.scores): committed or aborted with the outputs.
+      const changelog = changelogMessages(batch);
+      if (changelog.length > 0) await txn.sendBatch({ topicMessages: changelog, acks: -1 });
       for (const topicMessages of chunks) await txn.sendBatch({ topicMessages, acks: -1 });
       await txn.sendOffsets({
         consumerGroupId: this.o.groupId,

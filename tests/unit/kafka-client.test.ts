@@ -57,7 +57,7 @@ describe('broker error mapping', () => {
 });
 
 describe('prismTopicSpecs', () => {
-  it('lists the five topics with only model-updates compacted', () => {
+  it('lists the six topics with only model-updates compacted, scores bounded by time and size', () => {
     const specs = prismTopicSpecs(undefined, { partitions: 2 });
     expect(specs.map((s) => s.name)).toEqual([
       'prism.trajectories',
@@ -65,7 +65,13 @@ describe('prismTopicSpecs', () => {
       'prism.rl',
       'prism.dlq',
       'prism.model-updates',
+      'prism.scores',
     ]);
+    expect(specs.find((s) => s.name === 'prism.scores')?.configs).toEqual({
+      'cleanup.policy': 'delete',
+      'retention.ms': '604800000',
+      'retention.bytes': '268435456',
+    });
     expect(specs.filter((s) => s.configs['cleanup.policy'] === 'compact').map((s) => s.name)).toEqual([
       'prism.model-updates',
     ]);

@@ -75,8 +75,11 @@ describe('topology', () => {
       'arbitrate',
       'route',
       'prism.sft',
+      'arbitration.state',
     ]);
-    expect(text).toMatch(/one transaction per micro-batch/);
+    expect(text).toMatch(/one transaction per micro-batch: outputs \+ scores \+ input offset/);
+    expect(text).toMatch(/State: arbitration.state kafka — window changelog prism.scores/);
+    expect(topology.scores).toBe('prism.scores');
     expect(topology.source).toEqual({ topic: 'prism.trajectories', groupId: 'prism-stream' });
     expect(topology.sinks).toEqual({ sft: 'prism.sft', rl: 'prism.rl', dlq: 'prism.dlq' });
   });

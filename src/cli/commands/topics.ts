@@ -25,7 +25,7 @@ export function register(program: Command): void {
   topics
     .command('create')
     .description(
-      'create the five topics of the configuration (--config, PRISM_* env, flags; idempotent: existing ones are reported, not errors)',
+      'create the topics of the configuration (--config, PRISM_* env, flags; idempotent: existing ones are reported, not errors)',
     )
     .option('--partitions <n>', 'partitions per new topic', parsePositiveInt, 3)
     .option('--brokers <list>', BROKERS_HELP)
@@ -39,7 +39,13 @@ export function register(program: Command): void {
         overrides.push({ path: 'kafka.brokers', value: opts.brokers, source: 'flag --brokers' });
       const config = loadConfig({ file: opts.config, overrides });
       const brokers = config.kafka.brokers;
-      const specs = prismTopicSpecs(config.topics, { partitions: opts.partitions });
+      const specs = prismTopicSpecs(config.topics, {
+        partitions: opts.partitions,
+        scoresRetention: {
+          ms: config.arbitration.scoresRetentionMs,
+          bytes: config.arbitration.scoresRetentionBytes,
+        },
+      });
       const res = await withAdmin(brokers, 'create topics', (admin) => ensureTopics(admin, specs), {
         security: config.kafka,
       });

@@ -12,13 +12,21 @@ export interface TopicSpec {
   configs: Readonly<Record<string, string>>;
 }
 
+/** Default retention of the scores topic (the arbitration window's changelog): 7 days, 256 MiB per partition. */
+export const SCORES_RETENTION = { ms: 7 * 24 * 3_600_000, bytes: 256 * 1_048_576 } as const;
+
 /**
- * The five prism topics. model-updates is compacted: consumers only need the latest update per
- * key (model id), and a compacted topic keeps that forever without growing.
+ * The prism topics. model-updates is compacted: consumers only need the latest update per
+ * key (model id), and a compacted topic keeps that forever without growing. scores (when named)
+ * is the arbitration window's changelog: bounded by time and size, it only needs the last window.
  */
 export function prismTopicSpecs(
-  topics: TopicsConfig = DEFAULT_TOPICS,
-  opts: { partitions?: number; replicationFactor?: number } = {},
+  topics: Omit<TopicsConfig, 'scores'> & { scores?: string } = DEFAULT_TOPICS,
+  opts: {
+    partitions?: number;
+    replicationFactor?: number;
+    scoresRetention?: { ms: number; bytes: number };
+  } = {},
 ): TopicSpec[] {
   const partitions = opts.partitions ?? 3;
   if (!Number.isInteger(partitions) || partitions < 1)
@@ -36,6 +44,15 @@ export function prismTopicSpecs(
     spec(topics.rl),
     spec(topics.dlq),
     spec(topics.modelUpdates, { 'cleanup.policy': 'compact' }),
+    ...(topics.scores === undefined
+      ? []
+      : [
+          spec(topics.scores, {
+            'cleanup.policy': 'delete',
+            'retention.ms': String(opts.scoresRetention?.ms ?? SCORES_RETENTION.ms),
+            'retention.bytes': String(opts.scoresRetention?.bytes ?? SCORES_RETENTION.bytes),
+          }),
+        ]),
   ];
 }
 
