@@ -79,7 +79,7 @@ export async function openTorchScorer(
       deviceName: w.device_name,
       dtype: w.dtype,
       torch: w.torch,
-      pid: supervisor.pid,
+      servicePid: supervisor.pid,
     },
     'torch scorer ready',
   );

@@ -109,13 +109,14 @@ export class ServiceSupervisor {
       });
       this.proc = proc;
       this.o.log.info(
-        { pid: proc.pid, endpoint: describeEndpoint(proc.endpoint) },
+        { servicePid: proc.pid, endpoint: describeEndpoint(proc.endpoint) },
         'torch scorer service spawned',
       );
       void proc.exited.then(({ code, signal }) => {
         if (this.proc === proc) this.proc = undefined;
         this.lastError = `service process ${proc.pid} exited (code ${code}, signal ${signal})`;
-        if (!this.stopped) this.o.log.warn({ pid: proc.pid, code, signal }, 'torch scorer service exited');
+        if (!this.stopped)
+          this.o.log.warn({ servicePid: proc.pid, code, signal }, 'torch scorer service exited');
       });
     }
     const conn = await ServiceConnection.open(this.endpointNow(), cfg.startupTimeoutMs);
