@@ -163,3 +163,27 @@ def rl_loss(
         return masked.sum(), float(mask.sum().item())
     per_seq = masked.sum(1) / mask.sum(1).clamp(min=1)
     return per_seq.sum(), float((mask.sum(1) > 0).sum().item())
+
+
+def behaviour_logprobs(
+    turns: Sequence[dict[str, Any]], length: int
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Behaviour log-probabilities aligned to the sequence positions: the ``logprobs`` of assistant turns
+    that carry ``token_ids`` (then the PPO-clipped ratio applies there). None when a turn has no
+    ``token_ids`` (positions unknown without re-tokenizing) or no turn has logprobs."""
+    old = torch.zeros(length)
+    mask = torch.zeros(length)
+    pos = 0
+    found = False
+    for turn in turns:
+        ids = turn.get("token_ids")
+        if ids is None:
+            return None
+        lp = turn.get("logprobs")
+        if lp is not None and turn["role"] == "assistant":
+            for k in range(min(len(ids), max(0, length - pos))):
+                old[pos + k] = float(lp[k])
+                mask[pos + k] = 1.0
+            found = True
+        pos += len(ids)
+    return (old, mask) if found else None
