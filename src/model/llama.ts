@@ -50,6 +50,19 @@ export interface ForwardResult {
   projectionInputs?: tf.Tensor3D[];
 }
 
+/** See LlamaModel.openStages. */
+export interface ModelStages {
+  readonly layers: number;
+  /** Embedding rows [B, T, d]. */
+  embed(): tf.Tensor3D;
+  /** Block l on x [B, T, d]; with probes (this layer's 7, [B, T, out]) added to its projection outputs and
+   *  its 7 projection inputs appended to `inputs` (kept: the caller disposes them). */
+  block(l: number, x: tf.Tensor3D, opts?: { probes?: tf.Tensor[]; inputs?: tf.Tensor3D[] }): tf.Tensor3D;
+  /** The final RMSNorm (before the LM head). */
+  finalNorm(x: tf.Tensor3D): tf.Tensor3D;
+  dispose(): void;
+}
+
 export interface HiddenResult {
   /** Final-norm hidden states [B, T, d]. */
   hidden: tf.Tensor3D;
@@ -226,6 +239,23 @@ export class LlamaModel {
     hiddenOnly: boolean,
   ): { out: tf.Tensor3D; captured: tf.Tensor3D[] | undefined } {
     const c = this.config;
+    const [B, T] = this.checkIds(inputIds);
+    this.checkProbes(opts.probes, B, T);
+    const captured: tf.Tensor3D[] | undefined = opts.captureInputs ? [] : undefined;
+    const out = tf.tidy(() => {
+      const step = this.makeStep(B, T, opts, captured);
+      const table = this.vars.get('model.embed_tokens.weight') as tf.Variable;
+      let x: tf.Tensor = embed(table, inputIds);
+      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(step, l, x);
+      x = rmsNorm(x, this.vars.get('model.norm.weight') as tf.Variable, c.rms_norm_eps);
+      if (hiddenOnly) return x as tf.Tensor3D;
+      return linear(x, this.headWeight(), undefined, { frozen: step.frozen }) as tf.Tensor3D;
+    });
+    return { out, captured };
+  }
+
+  private checkIds(inputIds: tf.Tensor2D): [number, number] {
+    const c = this.config;
     if (inputIds.rank !== 2 || inputIds.dtype !== 'int32') {
       throw new ModelError(
         'BAD_FORWARD_INPUT',
@@ -241,33 +271,58 @@ export class LlamaModel {
         `sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`,
       );
     }
-    this.checkProbes(opts.probes, B, T);
-    const captured: tf.Tensor3D[] | undefined = opts.captureInputs ? [] : undefined;
-    const out = tf.tidy(() => {
-      const { cos, sin } = ropeTables(this.invFreq, T);
-      const masks = new Map<number | null, tf.Tensor>();
-      for (const t of new Set(c.layer_types)) {
-        const w = t === 'sliding_attention' ? c.sliding_window : null;
-        if (!masks.has(w)) masks.set(w, tf.tensor2d(causalMask(T, w), [T, T]));
-      }
-      const step: Step = {
-        B,
-        T,
-        cos: tf.tensor2d(cos, [T, c.head_dim]),
-        sin: tf.tensor2d(sin, [T, c.head_dim]),
-        masks,
-        probes: opts.probes,
-        inputs: captured,
-        frozen: opts.frozenWeights === true,
-      };
-      const table = this.vars.get('model.embed_tokens.weight') as tf.Variable;
-      let x: tf.Tensor = embed(table, inputIds);
-      for (let l = 0; l < c.num_hidden_layers; l++) x = this.block(step, l, x);
-      x = rmsNorm(x, this.vars.get('model.norm.weight') as tf.Variable, c.rms_norm_eps);
-      if (hiddenOnly) return x as tf.Tensor3D;
-      return linear(x, this.headWeight(), undefined, { frozen: step.frozen }) as tf.Tensor3D;
-    });
-    return { out, captured };
+    return [B, T];
+  }
+
+  /** RoPE tables and masks for one [B, T] pass (the caller disposes them, or runs this in a tidy). */
+  private makeStep(B: number, T: number, opts: ForwardOptions, captured?: tf.Tensor3D[]): Step {
+    const c = this.config;
+    const { cos, sin } = ropeTables(this.invFreq, T);
+    const masks = new Map<number | null, tf.Tensor>();
+    for (const t of new Set(c.layer_types)) {
+      const w = t === 'sliding_attention' ? c.sliding_window : null;
+      if (!masks.has(w)) masks.set(w, tf.tensor2d(causalMask(T, w), [T, T]));
+    }
+    return {
+      B,
+      T,
+      cos: tf.tensor2d(cos, [T, c.head_dim]),
+      sin: tf.tensor2d(sin, [T, c.head_dim]),
+      masks,
+      probes: opts.probes,
+      inputs: captured,
+      frozen: opts.frozenWeights === true,
+    };
+  }
+
+  /**
+   * The model as separately callable stages (embedding, each block, final norm) for a backward pass
+   * run one layer at a time (src/scorer/layerwise.ts): the caller keeps only each block's input and
+   * recomputes one block under a gradient tape at a time. Dispose the stages when done.
+   */
+  openStages(inputIds: tf.Tensor2D): ModelStages {
+    const [B, T] = this.checkIds(inputIds);
+    const base = this.makeStep(B, T, { frozenWeights: true });
+    const P = PROJECTIONS.length;
+    return {
+      layers: this.config.num_hidden_layers,
+      embed: () => embed(this.vars.get('model.embed_tokens.weight') as tf.Variable, inputIds),
+      block: (l, x, probeOpts = {}) => {
+        let probes: tf.Tensor[] | undefined;
+        if (probeOpts.probes) {
+          probes = new Array<tf.Tensor>(this.config.num_hidden_layers * P);
+          probeOpts.probes.forEach((p, i) => ((probes as tf.Tensor[])[l * P + i] = p));
+        }
+        return this.block({ ...base, probes, inputs: probeOpts.inputs }, l, x) as tf.Tensor3D;
+      },
+      finalNorm: (x) =>
+        rmsNorm(
+          x,
+          this.vars.get('model.norm.weight') as tf.Variable,
+          this.config.rms_norm_eps,
+        ) as tf.Tensor3D,
+      dispose: () => tf.dispose([base.cos, base.sin, ...base.masks.values()]),
+    };
   }
 
   /** Logits [B, T, vocab] for int32 ids [B, T] (right-padded; causal attention keeps pads invisible to real tokens). */

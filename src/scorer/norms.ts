@@ -123,7 +123,7 @@ export interface BatchedOptions {
   lengths?: ArrayLike<number>;
 }
 
-function useHostSplit(mode: SplitMode | undefined): boolean {
+export function useHostSplit(mode: SplitMode | undefined): boolean {
   if (mode === 'host') return true;
   if (mode === 'device') return false;
   const b = tf.getBackend();
@@ -144,7 +144,7 @@ export function sharedInputGroups(n: number): number[][] {
 }
 
 /** [B, N] squared norms from batched 3-D products on the device. */
-function deviceSquaredNorms(
+export function deviceSquaredNorms(
   shapes: ProjectionShape[],
   grads: tf.Tensor[],
   inputs: tf.Tensor3D[],
@@ -177,7 +177,7 @@ function deviceSquaredNorms(
  * row sums of squares are split back per matrix on the host. `ghost` members use G_bᵀ-blocks and the
  * group's X_b Gram.
  */
-function hostSquaredNorms(
+export function hostSquaredNorms(
   shapes: ProjectionShape[],
   grads: tf.Tensor[],
   inputs: tf.Tensor3D[],

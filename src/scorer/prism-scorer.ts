@@ -21,10 +21,13 @@ import { activationBytes, type MemoryShape } from './memory.ts';
 import {
   batchedProbeNorms,
   perTrajectoryNorms,
+  type BatchedOptions,
   type NormMethodSetting,
+  type NormsResult,
   type ProbeLoss,
   type SplitMode,
 } from './norms.ts';
+import { layerwiseProbeNorms, supportsLayerwise } from './layerwise.ts';
 import { PathChooser, type Calibration, type ScorerPath } from './path.ts';
 import type { ProbeModel } from './probe-model.ts';
 import type { ScoreOutcome, Scorer } from './types.ts';
@@ -288,7 +291,7 @@ export class PrismScorer implements Scorer {
     );
     const t = batchTensors(packed);
     try {
-      const res = batchedProbeNorms(this.opts.model, t.inputIds, packedLoss(packed, t, this.headChunkBytes), {
+      const res = this.norms(packed, t, {
         normMethod: this.opts.normMethod,
         split: this.opts.split,
         lengths: packed.lengths,
@@ -299,17 +302,29 @@ export class PrismScorer implements Scorer {
     }
   }
 
+  /** Layer-wise backward with the chunked head (layerwise.ts) when the model offers stages; else one tape. */
+  private get lean(): boolean {
+    return this.headChunkBytes > 0 && supportsLayerwise(this.opts.model);
+  }
+
+  private norms(packed: PackedBatch, t: ReturnType<typeof batchTensors>, opts: BatchedOptions): NormsResult {
+    const model = this.opts.model;
+    if (this.headChunkBytes > 0 && supportsLayerwise(model)) {
+      const chunk = this.headChunkBytes;
+      return layerwiseProbeNorms(model, t.inputIds, (h, w) => chunkedHeadLoss(h, w, packed, chunk), opts);
+    }
+    return batchedProbeNorms(model, t.inputIds, packedLoss(packed, t, this.headChunkBytes), opts);
+  }
+
   private perTrajectory(chunk: Item[]): RowOutcome[] {
     return chunk.map((item) => {
       try {
         const packed = packBatch([item.seq], this.maxSeqLen);
         const t = batchTensors(packed);
         try {
-          const res = perTrajectoryNorms(
-            this.opts.model,
-            t.inputIds,
-            packedLoss(packed, t, this.headChunkBytes),
-          );
+          const res = this.lean
+            ? this.norms(packed, t, { split: this.opts.split, lengths: packed.lengths })
+            : perTrajectoryNorms(this.opts.model, t.inputIds, packedLoss(packed, t, this.headChunkBytes));
           return { norms: res.norms[0], loss: res.losses[0], targets: packed.targetCounts[0] };
         } finally {
           tf.dispose([t.inputIds, t.targetIds, t.targetMask]);

@@ -27,12 +27,23 @@ export interface ProbeHiddenResult {
   projectionInputs?: tf.Tensor3D[];
 }
 
+/** The model as separately callable stages (LlamaModel.openStages). */
+export interface ProbeStages {
+  readonly layers: number;
+  embed(): tf.Tensor3D;
+  block(l: number, x: tf.Tensor3D, opts?: { probes?: tf.Tensor[]; inputs?: tf.Tensor3D[] }): tf.Tensor3D;
+  finalNorm(x: tf.Tensor3D): tf.Tensor3D;
+  dispose(): void;
+}
+
 export interface ProbeModel {
   forward(inputIds: tf.Tensor2D, opts?: ProbeForwardOptions): ProbeForwardResult;
   /** Hidden states instead of logits, for a loss that applies the LM head in chunks (optional). */
   forwardHidden?(inputIds: tf.Tensor2D, opts?: ProbeForwardOptions): ProbeHiddenResult;
   /** The LM head weight [vocab, d] (with forwardHidden). */
   headWeight?(): tf.Tensor;
+  /** Stage-by-stage access for the layer-wise backward pass (layerwise.ts; optional). */
+  openStages?(inputIds: tf.Tensor2D): ProbeStages;
   /** The 7L projection weight variables, in probe order. */
   projectionWeights(): tf.Variable[];
   /** Every weight of the model (projections, embeddings, norms, LM head). */
