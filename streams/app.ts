@@ -328,8 +328,14 @@ export class PipelineRuntime {
         throw err;
       }),
       finalize(() => {
-        if (this.lifecycle.stopping && !this.lifecycle.failed && lane.aborted !== null)
-          this.abortedOnStop.push({ lane: lane.key, reason: lane.aborted, uncommitted: lane.inFlight });
+        // During a stop: an aborted lane, or one whose input ended with records never committed
+        // (held for the warm-up), leaves work for the partition's next owner; say so at the end.
+        if (this.lifecycle.stopping && !this.lifecycle.failed && (lane.aborted !== null || lane.inFlight > 0))
+          this.abortedOnStop.push({
+            lane: lane.key,
+            reason: lane.aborted ?? 'closed with records uncommitted',
+            uncommitted: lane.inFlight,
+          });
         lane
           .finish()
           .catch((e: unknown) =>
