@@ -44,8 +44,8 @@ def tiny_llama(folder: Path, seed: int) -> Path:
         max_position_embeddings=1024,
         rms_norm_eps=1e-6,
         tie_word_embeddings=False,
-        prism_tokenizer="byte",
     )
+    config.update({"prism_tokenizer": "byte"})  # prism's byte tokenizer (src/tokenizer/byte.ts)
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
 

@@ -203,7 +203,7 @@ class PrismTrainerCallback(TrainerCallback):
     def on_save(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        folder = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
         optimizer = "optimizer.pt" if (folder / "optimizer.pt").exists() else None
         metrics = {"loss": self.last_loss} if self.last_loss is not None else {}
         manifest = self.handoff.checkpoint_saved(

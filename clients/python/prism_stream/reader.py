@@ -205,7 +205,7 @@ class TopicReader(Iterator[Record]):
         stack: str = "",
     ) -> None:
         """Original bytes to ``dlq_topic`` with KIP-1034 headers and prism.error.code; acked; then done."""
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("__streams.errors.exception", code.encode()),
             ("__streams.errors.message", message.encode()),
             ("__streams.errors.stacktrace", stack.encode()),
