@@ -15,7 +15,7 @@ import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import { readIdLog } from '../../src/trainer/id-log.ts';
 import { countingTrajectory } from '../unit/trainer-fixtures.ts';
-import { uniqueName } from './helpers/kafka.ts';
+import { createTopicsAndWait, uniqueName } from './helpers/kafka.ts';
 import { OwnBroker, readCommittedFrom } from './helpers/own-broker.ts';
 import { waitForCount, waitUntil } from './helpers/wait.ts';
 import { ROOT, diagnostics, type RunningCli } from './run-fixtures.ts';
@@ -128,14 +128,10 @@ async function createTopics(names: Record<string, number>): Promise<void> {
   const admin = broker.kafka('fault-admin').admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: Object.entries(names).map(([topic, numPartitions]) => ({
-        topic,
-        numPartitions,
-        replicationFactor: 1,
-      })),
-    });
+    await createTopicsAndWait(
+      admin,
+      Object.entries(names).map(([topic, numPartitions]) => ({ topic, numPartitions, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }

@@ -3,6 +3,7 @@
  * tests of the CLI's messages. The timeout only bounds a hang (nothing asserts how long it took).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PRISM_BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'prism.mjs');
@@ -50,4 +51,19 @@ export function jsonLogLines(stderr: string): { level: number; msg?: string; [k:
     }
   }
   return out;
+}
+
+/** Whether `pid` runs (a zombie — exited, not yet reaped by its new parent — does not). */
+export function pidRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -3,9 +3,10 @@
  * Every test uses uniqueName() for its topics and groups: the broker is shared by all files.
  */
 import { randomBytes } from 'node:crypto';
-import type { Admin, Consumer, IHeaders, Kafka } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, ITopicConfig, Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 import { createKafka } from '../../../src/kafka/client.ts';
+import { waitUntil } from './wait.ts';
 
 /** host:port list of the broker under test. */
 export function testBrokers(): string[] {
@@ -50,20 +51,40 @@ export interface CreateTestTopicOptions {
   configs?: Record<string, string>;
 }
 
+/**
+ * Creates topics and waits until every partition has a leader. Not kafkajs' `waitForLeaders`: it
+ * retries only LEADER_NOT_AVAILABLE, while a broker whose metadata cache lags the controller (KRaft,
+ * a loaded machine) answers UNKNOWN_TOPIC_OR_PARTITION for a moment and kafkajs throws that.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[]): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics });
+  for (const t of topics) {
+    const want = t.numPartitions ?? 1;
+    await waitUntil({
+      what: `leaders for every partition of ${t.topic}`,
+      check: async () => {
+        const md = await admin.fetchTopicMetadata({ topics: [t.topic] });
+        const parts = md.topics[0]?.partitions ?? [];
+        const led = parts.filter((p) => p.leader >= 0).length;
+        return (parts.length === want && led === want) || `${led} of ${want} partitions have a leader`;
+      },
+      budgetMs: 60_000,
+      everyMs: 100,
+    });
+  }
+}
+
 /** Create a topic (waiting for its leaders) and return its name. */
 export async function createTestTopic(name: string, opts: CreateTestTopicOptions = {}): Promise<string> {
   await withTestAdmin((admin) =>
-    admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: name,
-          numPartitions: opts.partitions ?? 1,
-          replicationFactor: 1,
-          configEntries: Object.entries(opts.configs ?? {}).map(([k, v]) => ({ name: k, value: v })),
-        },
-      ],
-    }),
+    createTopicsAndWait(admin, [
+      {
+        topic: name,
+        numPartitions: opts.partitions ?? 1,
+        replicationFactor: 1,
+        configEntries: Object.entries(opts.configs ?? {}).map(([k, v]) => ({ name: k, value: v })),
+      },
+    ]),
   );
   return name;
 }
