@@ -28,7 +28,7 @@ function runPytest(): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(
       PYTHON,
-      ['-m', 'pytest', 'clients/python/tests', '-q', '-rs', '-p', 'no:cacheprovider'],
+      ['-m', 'pytest', 'clients/python/tests', '-q', '-rs', '--durations=8', '-p', 'no:cacheprovider'],
       {
         cwd: ROOT,
         env: {
@@ -48,7 +48,7 @@ function runPytest(): Promise<{ code: number | null; output: string }> {
 }
 
 describe('Python client (pytest against the real broker)', () => {
-  it('passes its pytest suite, broker tests included', { timeout: 600_000 }, async () => {
+  it('passes its pytest suite, broker tests included', { timeout: 900_000 }, async () => {
     const missing = missingPythonDeps();
     expect(
       missing,
