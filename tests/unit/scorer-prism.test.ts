@@ -174,6 +174,7 @@ describe('PrismScorer on the tiny Llama preset', () => {
     };
     dead.forward = abort;
     dead.forwardHidden = abort;
+    dead.openStages = abort;
     const s = scorerFor(dead as LlamaModel, 'auto');
     await expect(s.scoreBatch(sampleTrajectories(3))).rejects.toMatchObject({ code: 'BACKEND_FAILED' });
     await expect(s.scoreBatch(sampleTrajectories(1))).rejects.toMatchObject({ code: 'BACKEND_FAILED' });
