@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitUntil } from './helpers/wait.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -34,11 +35,7 @@ export function startDemo(args: readonly string[]): DemoChild {
 }
 
 export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitUntil({ what, check: () => cond() || 'condition not met', budgetMs: timeoutMs });
 }
 
 export function alive(pid: number): boolean {

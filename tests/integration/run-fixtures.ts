@@ -13,6 +13,7 @@ import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 import { createTestTopic, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
+import { waitForCount, waitUntil } from './helpers/wait.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -190,29 +191,28 @@ export async function endTotal(topic: string): Promise<bigint> {
   }
 }
 
-/** Polls until `cond()` holds (no timing assertion: the budget only bounds a hang). */
+/** Polls until `cond()` holds (no timing assertion: the budget only bounds a hang; helpers/wait.ts). */
 export async function waitFor(
   what: string,
   cond: () => Promise<boolean>,
   budgetMs = 120_000,
   everyMs = 250,
 ): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  await waitUntil({ what, check: async () => (await cond()) || 'condition not met', budgetMs, everyMs });
 }
 
-/** Waits until the group has committed every input record (each input offset is committed). */
-export async function waitUntilConsumed(group: string, topic: string, budgetMs = 180_000): Promise<void> {
+/**
+ * Waits until the group has committed every input record (each input offset is committed). Fails
+ * only when the committed count stops moving for `stallMs`, saying how far it got.
+ */
+export async function waitUntilConsumed(group: string, topic: string, stallMs = 180_000): Promise<void> {
   const end = await endTotal(topic);
-  await waitFor(
-    `group ${group} to commit ${end} records of ${topic}`,
-    async () => (await committedTotal(group, topic)) >= end,
-    budgetMs,
-  );
+  await waitForCount({
+    what: `group ${group} to commit every record of ${topic}`,
+    target: end,
+    read: () => committedTotal(group, topic),
+    stallMs,
+  });
 }
 
 export interface OutRecord {

@@ -12,6 +12,7 @@ import type { ScoredTrajectory } from '../../src/schemas/types.ts';
 import type { TrainerRunConfig } from '../../src/trainer/run.ts';
 import { tinyModel } from '../unit/trainer-fixtures.ts';
 import { testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
+import { waitUntil } from './helpers/wait.ts';
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -96,12 +97,12 @@ export async function waitFor(
   timeoutMs = 120_000,
   everyMs = 200,
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  await waitUntil({
+    what,
+    check: async () => (await pred()) || 'condition not met',
+    budgetMs: timeoutMs,
+    everyMs,
+  });
 }
 
 /** Committed offsets of a group on a topic, by partition (-1 = none). */
