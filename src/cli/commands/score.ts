@@ -6,7 +6,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { METRICS, NORM_METHODS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer-choices.ts';
 import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
 import type { Metric, Trajectory } from '../../schemas/types.ts';
-import type { PrismScorer } from '../../scorer/index.ts';
+import type { Scorer } from '../../scorer/types.ts';
 import type { NormMethodSetting } from '../../scorer/norms.ts';
 import { assertModelDir } from '../model-dir.ts';
 
@@ -56,6 +56,10 @@ interface ScoreFlags {
   path: ScorerPathSetting;
   normMethod: NormMethodSetting;
   progress: boolean;
+  scorer: 'prism' | 'torch';
+  device: string;
+  dtype: 'auto' | 'fp32' | 'tf32' | 'bf16';
+  python: string;
 }
 
 /** Input records in order; bad ones wait with the batch so the output keeps the input order. */
@@ -95,6 +99,20 @@ export function register(program: Command): void {
       oneOf(NORM_METHODS),
       'auto',
     )
+    .option(
+      '--scorer <kind>',
+      'prism (tfjs, in process) | torch (the PyTorch scorer service, spawned)',
+      oneOf(['prism', 'torch'] as const),
+      'prism',
+    )
+    .option('--device <d>', 'scorer torch: auto | cpu | cuda | cuda:N', 'auto')
+    .option(
+      '--dtype <t>',
+      'scorer torch: auto | fp32 | tf32 | bf16',
+      oneOf(['auto', 'fp32', 'tf32', 'bf16'] as const),
+      'auto',
+    )
+    .option('--python <exe>', 'scorer torch: Python with torch and transformers', 'python3')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: ScoreFlags) => {
       if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
@@ -114,21 +132,27 @@ export function register(program: Command): void {
       const format = fileFormatOf(flags.in); // fails early on an unknown extension
       if (flags.out !== '-' && fileFormatOf(flags.out) !== 'jsonl')
         throw new ConfigError('--out must be a .jsonl file or -');
-      const { scorer } = await openPrismScorer(
-        {
-          modelDir: flags.model,
-          backend: flags.backend,
-          path: flags.path,
-          normMethod: flags.normMethod,
-          batchSize: flags.batch,
-          maxBatchMemoryMB: flags.maxBatchMemoryMb,
-          maxBatchTokens: flags.maxBatchTokens,
-          maxSeqLen: flags.maxSeqLen,
-          emitNorms: flags.emitNorms === true,
-          metric: flags.metric,
-        },
-        { logger: log },
-      );
+      const settings = {
+        modelDir: flags.model,
+        backend: flags.backend,
+        path: flags.path,
+        normMethod: flags.normMethod,
+        batchSize: flags.batch,
+        maxBatchMemoryMB: flags.maxBatchMemoryMb,
+        maxBatchTokens: flags.maxBatchTokens,
+        maxSeqLen: flags.maxSeqLen,
+        emitNorms: flags.emitNorms === true,
+        metric: flags.metric,
+      };
+      const scorer: Scorer & { readonly path?: string } =
+        flags.scorer === 'torch'
+          ? await (
+              await import('../../scorer/torch/open.ts')
+            ).openTorchScorer(
+              { ...settings, torch: { device: flags.device, dtype: flags.dtype, python: flags.python } },
+              { logger: log },
+            )
+          : (await openPrismScorer(settings, { logger: log })).scorer;
       const writer = jsonlWriter<unknown>(
         flags.out === '-' ? process.stdout : createWriteStream(flags.out),
         flags.out !== '-',
@@ -262,7 +286,7 @@ export function register(program: Command): void {
 }
 
 /** scoreBatch never throws for a bad record; if the backend itself fails, mark the whole batch and go on. */
-async function scoreSafely(scorer: PrismScorer, batch: ReadonlyArray<{ trajectory: Trajectory }>) {
+async function scoreSafely(scorer: Scorer, batch: ReadonlyArray<{ trajectory: Trajectory }>) {
   try {
     return await scorer.scoreBatch(batch.map((p) => p.trajectory));
   } catch (err) {

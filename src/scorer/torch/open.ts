@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scorerSection, type ScorerConfig } from '../../config/scorer.ts';
+import type { z } from 'zod';
+import { scorerSection } from '../../config/scorer.ts';
 import { ConfigError } from '../../errors.ts';
 import { log as rootLog, type Logger } from '../../log.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
@@ -37,7 +38,7 @@ async function folderFacts(dir: string | undefined): Promise<FolderFacts> {
  * remote service (spawn: false) without a local folder scores trajectories that carry token_ids.
  */
 export async function openTorchScorer(
-  config: Partial<ScorerConfig>,
+  config: z.input<typeof scorerSection>,
   opts: { logger?: Logger } = {},
 ): Promise<TorchScorer> {
   const cfg = scorerSection.parse(config);
