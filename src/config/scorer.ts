@@ -52,11 +52,11 @@ export const scorerSection = z
     /** Trajectories per forward/backward on the batched path. */
     batchSize: z.number().int().positive().max(1024).default(16),
     /**
-     * Cap on the estimated activation memory of one forward/backward (src/scorer/memory.ts), in MiB:
-     * micro-batches of long trajectories are cut smaller. Matters most on wasm, whose wasm32 heap
-     * overflow aborts the module; the estimate is 2–3× below real use, hence the modest default.
+     * Cap on the estimated working memory of one scorer pass (src/scorer/memory.ts, within ±30 % of
+     * the measured peak on the native backend), in MiB, on top of the weights: micro-batches of long
+     * trajectories are cut smaller. wasm's wasm32 heap overflow aborts the module, so stay well below 4 GiB there.
      */
-    maxBatchMemoryMB: z.number().positive().default(512),
+    maxBatchMemoryMB: z.number().positive().default(2048),
     /**
      * Cap on the padded tokens (rows × longest row) of one forward/backward: micro-batches of long
      * trajectories are cut smaller. Default = batchSize × maxSeqLen at the defaults (16 × 1024).

@@ -17,7 +17,7 @@ import {
 import { concentrationStats } from '../stats/index.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
 import { ScorerError, isFatalBackendError } from './errors.ts';
-import { activationBytes, type MemoryShape } from './memory.ts';
+import { batchActivationBytes, type MemoryShape } from './memory.ts';
 import {
   batchedProbeNorms,
   perTrajectoryNorms,
@@ -206,7 +206,7 @@ export class PrismScorer implements Scorer {
     for (const item of items) {
       // Sorted ascending, so this item is the longest in the chunk it would join.
       const T = Math.min(item.seq.ids.length, this.maxSeqLen);
-      const bytes = (cur.length + 1) * activationBytes(this.opts.model.config, T);
+      const bytes = batchActivationBytes(this.opts.model.config, cur.length + 1, T);
       const tokens = (cur.length + 1) * T;
       if (cur.length > 0 && (cur.length >= this.opts.batchSize || bytes > budget || tokens > tokenBudget)) {
         out.push(cur);

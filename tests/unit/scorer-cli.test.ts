@@ -110,12 +110,13 @@ describe('prism score', () => {
 
 describe('scorer config section', () => {
   it('defaults to auto backend and path, batch 16, gini, no norms', () => {
-    expect(scorerSection.parse({})).toEqual({
+    expect(scorerSection.parse({})).toMatchObject({
       backend: 'auto',
       path: 'auto',
       normMethod: 'auto',
       batchSize: 16,
-      maxBatchMemoryMB: 512,
+      maxBatchMemoryMB: 2048,
+      thread: 'worker',
       maxBatchTokens: 16_384,
       maxSeqLen: 1024,
       emitNorms: false,

@@ -83,9 +83,9 @@ export function register(program: Command): void {
     )
     .option(
       '--max-batch-memory-mb <n>',
-      'cap on the estimated activation memory of one forward/backward (MB)',
+      'cap on the estimated working memory of one scorer pass (MB; src/scorer/memory.ts)',
       positiveInt,
-      512,
+      2048,
     )
     .option('--max-seq-len <t>', 'tokens per trajectory (longer ones are truncated)', positiveInt, 1024)
     .option('--emit-norms', 'include the 7L gradient-norm vector in each score')
