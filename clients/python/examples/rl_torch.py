@@ -95,7 +95,7 @@ class RlTrainer:
         self.window: GroupWindow[Item] = GroupWindow(opts, state.get("baseline"))
         self.tokenizer: TurnTokenizer | None = load_tokenizer(a.init_model)
         self.vocab = int(self.model.config.vocab_size)
-        self.dlq = Producer({"bootstrap.servers": a.brokers, "acks": "all"})
+        self.dlq = Producer({**self.reader.client_config(), "acks": "all"})
         self.last_saved = self.step
 
     def dead_letter(self, rec: Record, code: str, message: str) -> None:

@@ -132,7 +132,7 @@ class TrainingHandoff:
             if self._producer is None:
                 self._producer = Producer(
                     {
-                        "bootstrap.servers": self.reader.brokers,
+                        **self.reader.client_config(),
                         "acks": "all",
                         "enable.idempotence": True,
                         **self._producer_config,

@@ -63,7 +63,7 @@ class PrismStreamDataset(torch.utils.data.IterableDataset[dict[str, Any]]):
 
     def _dlq(self) -> Producer:
         if self._producer is None:
-            self._producer = Producer({"bootstrap.servers": self.handoff.reader.brokers, "acks": "all"})
+            self._producer = Producer({**self.handoff.reader.client_config(), "acks": "all"})
         return self._producer
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

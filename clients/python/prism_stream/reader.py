@@ -115,6 +115,11 @@ class TopicReader(Iterator[Record]):
         # Records delivered but not yet trained are re-read from the watermark by whoever gets them.
         self.ledger.forget_pending()
 
+    def client_config(self) -> dict[str, Any]:
+        """Settings a producer next to this reader needs: brokers plus the TLS/SASL keys of ``config``."""
+        secure = {k: v for k, v in self.extra.items() if k.startswith(("security.", "sasl.", "ssl."))}
+        return {"bootstrap.servers": self.brokers, **secure}
+
     @property
     def consumer(self) -> Consumer:
         if self._consumer is None:
@@ -238,7 +243,7 @@ class TopicReader(Iterator[Record]):
             return True
         except KafkaException as e:
             kerr = e.args[0] if e.args else None
-            if isinstance(kerr, KafkaError) and (kerr.fatal() or kerr.code() == KafkaError._NO_OFFSET):
+            if isinstance(kerr, KafkaError) and kerr.fatal():
                 raise
             return False
 
