@@ -17,16 +17,11 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { selectBackend, type BackendInfo } from '../select.ts';
+import { selectBackend } from '../select.ts';
 import { initModel, loadModel, type LlamaModel } from '../../model/index.ts';
-import {
-  AGREEMENT_TOLERANCE,
-  compareWithReference,
-  driverScores,
-  type AgreementResult,
-  type ReferenceFile,
-} from './agreement.ts';
+import { AGREEMENT_TOLERANCE, compareWithReference, driverScores, type ReferenceFile } from './agreement.ts';
 import { benchRow, type BenchContext, type GpuRow, type RowPath } from './bench.ts';
+import type { GpuCheckResult } from './result.ts';
 
 interface Args {
   reference: string;
@@ -63,21 +58,6 @@ function parseArgs(argv: string[]): Args {
     seqs: (get('--seqs') ?? '512,2048').split(',').map(Number),
     batch: Number(get('--batch') ?? '16'),
   };
-}
-
-export interface GpuCheckResult {
-  kind: 'gpu-webgpu';
-  status: 'running' | 'done' | 'no-gpu' | 'error';
-  reason?: string;
-  startedAt: string;
-  finishedAt?: string;
-  budgetS: number;
-  node: string;
-  backend?: BackendInfo;
-  peakFp32Tflops: number;
-  peakSource: string;
-  agreement: AgreementResult[];
-  rows: GpuRow[];
 }
 
 function flush(path: string, r: GpuCheckResult): void {

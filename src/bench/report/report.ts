@@ -11,6 +11,7 @@ import type { SoakResult } from '../soak.ts';
 import { soakVerdict } from '../soak-verdict.ts';
 import type { TorchResult } from '../torch.ts';
 import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.ts';
+import { gpuSection, readGpuResults } from './gpu-section.ts';
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
 import { writePng } from './render.ts';
 
@@ -74,6 +75,9 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
     }
   }
   await mkdir(dirname(o.out), { recursive: true });
-  await writeFile(o.out, benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures }));
+  // The GPU section (issue 13) comes last, from bench/results/gpu-*.json; it says so when nothing is measured.
+  const gpu = gpuSection(await readGpuResults(o.resultsDir));
+  const md = benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures });
+  await writeFile(o.out, `${md.trimEnd()}\n\n${gpu}\n`);
   return { path: o.out, figures: written, included };
 }
