@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { BACKEND_CHOICES } from '../../backend/choices.ts';
 import type { ConfigOverride } from '../../config/load.ts';
 import type { PrismConfig } from '../../config/schema.ts';
 import { ConfigError } from '../../errors.ts';
@@ -105,7 +106,7 @@ export function register(program: Command): void {
     .option('--metric <m>', 'arbitration.metric: gini | kurtosis | cv | l2')
     .option('--delivery <mode>', 'delivery.mode: exactly-once | at-least-once')
     .option('--http-port <n>', 'http.port (0 = any free port)')
-    .option('--backend <b>', 'scorer.backend: auto | tensorflow-gpu | tensorflow | wasm | cpu')
+    .option('--backend <b>', `scorer.backend: ${BACKEND_CHOICES.join(' | ')}`)
     .option('--set <key=value>', 'any config key, repeatable (e.g. --set batch.size=32)', collect, [])
     .option('--describe', 'print the topology this config runs and exit (no broker needed)')
     .option(
