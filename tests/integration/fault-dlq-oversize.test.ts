@@ -84,15 +84,18 @@ describe('oversized dead letters and outputs (issue 19)', () => {
     );
     try {
       const end = await endTotal(input.topic);
+      let seen = 0n;
       await waitFor(
-        `every input offset committed (end ${end}) — prism run exit code so far: ${run.child.exitCode}`,
+        `every input offset committed (end ${end})`,
         async () => {
           if (run.child.exitCode !== null)
             throw new Error(`prism run exited ${run.child.exitCode}\n${run.stderr().slice(-3000)}`);
-          return (await committedTotal(group, input.topic)) >= end;
+          return (seen = await committedTotal(group, input.topic)) >= end;
         },
-        240_000,
-      );
+        420_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; committed ${seen} of ${end}\n${diagnostics({ run }, 60)}`);
+      });
       expect(run.child.exitCode, 'prism run is still running').toBeNull();
 
       const a = await audit(out);
@@ -132,5 +135,5 @@ describe('oversized dead letters and outputs (issue 19)', () => {
       if (keep) writeFileSync(join(keep, `oversize-run-${run.child.pid}.log`), run.stderr());
     }
     expect((await run.exited).code, diagnostics({ run })).toBe(0);
-  }, 300_000);
+  }, 540_000);
 });
