@@ -270,13 +270,16 @@ def row_result(
     norms = None
     for path in ("service", "paper_loop"):
         stats = BatchStats()
+        failure = None
         try:
             secs, n, peak = run_path(probe, data, path, stats)
         except (torch.OutOfMemoryError, RuntimeError) as err:
+            oom = isinstance(err, torch.OutOfMemoryError) or "OOM" in str(err)
+            failure = "oom" if oom else f"failed: {str(err)[:300]}"
+        if failure is not None:  # outside the except block, so the failed pass's tensors can be freed
             if device_is_cuda(probe):
                 torch.cuda.empty_cache()
-            oom = isinstance(err, torch.OutOfMemoryError) or "OOM" in str(err)
-            row[path] = {"status": "oom" if oom else f"failed: {str(err)[:300]}"}
+            row[path] = {"status": failure}
             continue
         f = flops(cfg, T, B, path)
         row[path] = {

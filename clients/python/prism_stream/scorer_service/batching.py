@@ -78,14 +78,16 @@ def _pad(probe: LoadedProbe, seqs: list[SeqIn]) -> tuple[torch.Tensor, torch.Ten
 
 def _run(probe: LoadedProbe, seqs: list[SeqIn], method: NormMethod, stats: BatchStats) -> list[SeqOut]:
     """One forward/backward; on OOM halves and retries; one sequence that does not fit → SCORER_OOM."""
+    res = None
     try:
         ids, tgt = _pad(probe, seqs)
         stats.forward_backward += 1
         stats.largest_rows = max(stats.largest_rows, len(seqs))
         stats.largest_tokens = max(stats.largest_tokens, int(ids.numel()))
         res = batched_norms(probe, ids, tgt, method=method)
-    except torch.OutOfMemoryError as err:
-        del err
+    except torch.OutOfMemoryError:
+        pass  # handled below: outside the except block the failed pass's tensors can be freed
+    if res is None:
         if probe.device.type == "cuda":
             torch.cuda.empty_cache()
         if len(seqs) == 1:
