@@ -53,6 +53,8 @@ class TrainingHandoff:
         self._producer_config = dict(producer_config or {})
         self._producer: Producer | None = None
         self.resumed_from: tuple[Path, Manifest] | None = None
+        #: resume() was called (resumed_from is None then means: no checkpoint, a fresh start)
+        self.resumed = False
         self.last_manifest: Manifest | None = None
 
     # -- start ----------------------------------------------------------------------------------
@@ -63,6 +65,7 @@ class TrainingHandoff:
         """Restores the ledger from ``checkpoint`` (default: the newest valid one). Call before reading."""
         found = checkpoint if checkpoint is not None else self.latest()
         self.resumed_from = found
+        self.resumed = True
         if found is None:
             self.reader.ledger = OffsetLedger()
             if self.id_log:

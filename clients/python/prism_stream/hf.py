@@ -27,6 +27,7 @@ from confluent_kafka import Producer
 from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from .batching import pad_batch
+from .checkpoint import verify_checkpoint
 from .errors import CheckpointError, DecodeError, SequenceError
 from .handoff import TrainingHandoff
 from .reader import Record
@@ -145,7 +146,12 @@ class PrismTrainer(Trainer):
 
 
 class PrismTrainerCallback(TrainerCallback):
-    """Restore on train begin, mark done on step end, write the ledger on save, commit after save."""
+    """Restore on train begin, mark done on step end, write the ledger on save, commit after save.
+
+    On train begin the ledger comes from the checkpoint the Trainer resumed from (``checkpoint-N`` with
+    N = the restored global step; its manifest and sha256 are verified), unless ``handoff.resume()`` was
+    called before (the recommended way: it picks the newest *valid* checkpoint to pass to ``train``).
+    """
 
     def __init__(self, handoff: TrainingHandoff, stream: PrismStreamDataset) -> None:
         self.handoff = handoff
@@ -165,6 +171,10 @@ class PrismTrainerCallback(TrainerCallback):
             raise ValueError(
                 "PrismTrainerCallback needs gradient_accumulation_steps=1 and dataloader_num_workers=0"
             )
+        if not self.handoff.resumed:
+            # Restore the ledger from the checkpoint the Trainer itself resumed from (verified).
+            folder = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
+            self.handoff.resume((folder, verify_checkpoint(folder)) if state.global_step > 0 else None)
         resumed = self.handoff.resumed_from
         expected = resumed[1].step if resumed is not None else 0
         if state.global_step != expected:
