@@ -24,6 +24,8 @@ export const torchScorerSection = z
     device: z.string().min(1).default('auto'),
     /** auto = bf16 on a GPU, fp32 on the CPU. */
     dtype: z.enum(['auto', 'fp32', 'tf32', 'bf16']).default('auto'),
+    /** CPU threads of the service's torch (0 = torch's default: one per core). */
+    threads: z.number().int().min(0).default(0),
     /** Spawned service: time to load the model and print its ready line. */
     startupTimeoutMs: z.number().int().positive().default(120_000),
     /** How long a micro-batch waits for the service to come back (respawn/reconnect) before it fails. */

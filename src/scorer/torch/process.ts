@@ -17,6 +17,7 @@ export interface SpawnOptions {
   readonly dtype: string;
   readonly maxRows: number;
   readonly maxTokens: number;
+  readonly threads?: number;
   readonly startupTimeoutMs: number;
   readonly log: Logger;
 }
@@ -47,6 +48,7 @@ export function bundledPythonPath(): string | undefined {
 export async function spawnService(o: SpawnOptions): Promise<SpawnedService> {
   const args = ['-m', 'prism_stream.scorer_service', '--model', o.modelDir, '--device', o.device];
   args.push('--dtype', o.dtype, '--max-rows', String(o.maxRows), '--max-tokens', String(o.maxTokens));
+  if (o.threads !== undefined && o.threads > 0) args.push('--threads', String(o.threads));
   if (o.socket !== undefined) args.push('--socket', o.socket);
   else args.push('--host', '127.0.0.1', '--port', String(o.port ?? 0));
   const pyPath = bundledPythonPath();

@@ -104,6 +104,7 @@ export class ServiceSupervisor {
         dtype: cfg.dtype,
         maxRows: this.o.maxRows,
         maxTokens: this.o.maxTokens,
+        threads: cfg.threads,
         startupTimeoutMs: cfg.startupTimeoutMs,
         log: this.o.log,
       });

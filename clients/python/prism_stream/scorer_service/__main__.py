@@ -33,10 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rows", type=int, default=16, help="rows per forward/backward")
     ap.add_argument("--max-tokens", type=int, default=16384, help="padded tokens per forward/backward")
     ap.add_argument("--norm-method", choices=["auto", "ghost", "outer"], default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     args = ap.parse_args(argv)
     if (args.socket is None) == (args.host is None):
         ap.error("give exactly one of --socket or --host")
     import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     if device.startswith("cuda") and not torch.cuda.is_available():
