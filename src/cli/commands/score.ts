@@ -60,6 +60,7 @@ interface ScoreFlags {
   device: string;
   dtype: 'auto' | 'fp32' | 'tf32' | 'bf16';
   python: string;
+  threads: number;
 }
 
 /** Input records in order; bad ones wait with the batch so the output keeps the input order. */
@@ -113,6 +114,7 @@ export function register(program: Command): void {
       'auto',
     )
     .option('--python <exe>', 'scorer torch: Python with torch and transformers', 'python3')
+    .option('--threads <n>', "scorer torch: the service's CPU threads (0 = torch's default)", Number, 0)
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (flags: ScoreFlags) => {
       if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
@@ -149,7 +151,15 @@ export function register(program: Command): void {
           ? await (
               await import('../../scorer/torch/open.ts')
             ).openTorchScorer(
-              { ...settings, torch: { device: flags.device, dtype: flags.dtype, python: flags.python } },
+              {
+                ...settings,
+                torch: {
+                  device: flags.device,
+                  dtype: flags.dtype,
+                  python: flags.python,
+                  threads: flags.threads,
+                },
+              },
               { logger: log },
             )
           : (await openPrismScorer(settings, { logger: log })).scorer;
