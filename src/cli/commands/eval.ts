@@ -4,12 +4,13 @@ import { dirname } from 'node:path';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { METRICS, SCORER_PATHS, type ScorerPathSetting } from '../../config/scorer-choices.ts';
 import { ConfigError, PrismError, errorMessage } from '../../errors.ts';
-import type { EvalRecord, EvalRoutingReport } from '../../eval/index.ts';
+import type { EvalRecord, EvalRoutingReport, RoutingEvaluation } from '../../eval/index.ts';
 import { DEFAULT_LABEL, type LabelSpec } from '../../eval/labels.ts';
 import type { Progress } from '../../io/progress.ts';
 import type { RateSample } from '../../report/index.ts';
 import type { Metric, Trajectory } from '../../schemas/types.ts';
 import type { PrismScorer, ScoreOutcome } from '../../scorer/index.ts';
+import type { MetricEvaluator } from '../../arbitration/metric.ts';
 
 // The implementation modules (tfjs, avsc, pino, the report renderer) are imported inside the functions
 // below, on use, so `prism --help` and the other commands do not load them.
@@ -121,17 +122,120 @@ async function countRecords(path: string): Promise<number> {
   return n;
 }
 
+/** The two variants beyond the paper, from each record's norm vector (gini_relative in file order). */
+interface VariantEvaluators {
+  readonly relative: MetricEvaluator;
+  readonly sized: MetricEvaluator;
+}
+
+/** Collects scored, labelled records and the throughput/lag series as batches come back. */
+function collector(total: number, variants: VariantEvaluators, onRead: (read: number) => void) {
+  const records: EvalRecord[] = [];
+  const series: RateSample[] = [];
+  const failedByCode: Record<string, number> = {};
+  let failed = 0;
+  let done = 0;
+  let last = { t: Date.now(), done: 0 };
+  const onBatch = (batch: readonly Scored[], read: number): void => {
+    for (const { trajectory: t, positive: label, outcome: o } of batch) {
+      done++;
+      if (!o.ok) {
+        failed++;
+        failedByCode[o.error.code] = (failedByCode[o.error.code] ?? 0) + 1;
+        continue;
+      }
+      const { gini, kurtosis, cv, l2, response_tokens: responseTokens } = o.scores;
+      records.push({
+        id: t.id,
+        family: t.metadata.family ?? null,
+        positive: label,
+        scores: {
+          gini,
+          kurtosis,
+          cv,
+          l2,
+          gini_relative: variants.relative.value(o.scores),
+          gini_size: variants.sized.value(o.scores),
+        },
+        responseTokens,
+      });
+    }
+    const now = Date.now();
+    series.push({
+      t: now,
+      recordsPerSec: (done - last.done) / Math.max(1e-3, (now - last.t) / 1000),
+      lag: total > 0 ? Math.max(0, total - read) : null,
+    });
+    last = { t: now, done };
+    onRead(read);
+  };
+  return { records, series, failedByCode, onBatch, scoringFailed: () => failed };
+}
+
+/** The self-contained HTML report of `--html`: the distribution of `--html-metric` and its median split. */
+async function writeRoutingHtml(
+  flags: RoutingFlags,
+  records: readonly EvalRecord[],
+  series: readonly RateSample[],
+  report: EvalRoutingReport,
+): Promise<void> {
+  const { writeReport } = await import('../../report/index.ts');
+  const evaluation = report.evaluation;
+  const m = flags.htmlMetric;
+  const row = evaluation.rows.find((r) => r.router === 'prism' && r.metric === m);
+  const threshold = row?.threshold ?? null;
+  await writeReport(
+    {
+      title: `prism eval routing: ${flags.in}`,
+      metric: m,
+      threshold,
+      records: records.flatMap((r) => {
+        const score = r.scores[m];
+        if (score === undefined || !Number.isFinite(score)) return [];
+        const route = threshold !== null && score > threshold ? ('RL' as const) : ('SFT' as const);
+        return [{ id: r.id, family: r.family, score, route }];
+      }),
+      series: [...series],
+      evaluation: { label: report.label.rule, result: evaluation },
+      notes: [
+        `Probe ${report.probe.modelId}@${report.probe.version} on ${report.probe.backend}; routes are the median split of ${m} over this file.`,
+        'Throughput is offline scoring speed per micro-batch; lag is the number of records not yet scored.',
+      ],
+    },
+    flags.html as string,
+  );
+}
+
+/** The stdout summary: counts, the label rule, the routing table and the per-family table. */
+function routingText(
+  flags: RoutingFlags,
+  report: EvalRoutingReport,
+  format: { routing: (e: RoutingEvaluation) => string; families: (e: RoutingEvaluation) => string },
+): string {
+  const c = report.counts;
+  const evaluation = report.evaluation;
+  return [
+    `input ${flags.in}: ${c.read} read, ${c.invalid} invalid, ${c.scoringFailed} not scorable, ${c.unlabelled} unlabelled, ${c.evaluated} evaluated ` +
+      `(${evaluation.positives} positive, ${evaluation.negatives} negative)`,
+    `positive: ${report.label.rule}`,
+    `probe ${report.probe.modelId}@${report.probe.version} (${report.probe.backend}); RL = score > median of the file; random router seed ${flags.seed}; length = response tokens as the score`,
+    '',
+    format.routing(evaluation),
+    '',
+    format.families(evaluation),
+    '',
+  ].join('\n');
+}
+
 async function runRouting(flags: RoutingFlags): Promise<void> {
   if (flags.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
-  const [{ fileFormatOf }, { progressBar }, { log }, { writeReport }, { openPrismScorer }, ev] =
-    await Promise.all([
-      import('../../io/files.ts'),
-      import('../../io/progress.ts'),
-      import('../../log.ts'),
-      import('../../report/index.ts'),
-      import('../../scorer/index.ts'),
-      import('../../eval/index.ts'),
-    ]);
+  const [{ fileFormatOf }, { progressBar }, { log }, { openPrismScorer }, ev] = await Promise.all([
+    import('../../io/files.ts'),
+    import('../../io/progress.ts'),
+    import('../../log.ts'),
+    import('../../scorer/index.ts'),
+    import('../../eval/index.ts'),
+  ]);
   const { describeLabel, EvalError, evaluateRouting, formatFamilyTable, formatRoutingTable } = ev;
   fileFormatOf(flags.in); // fails early on an unknown extension
   const positive = flags.positive
@@ -146,7 +250,6 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
   const total = await countRecords(flags.in);
   const { readModelConfig } = await import('../../model/io.ts');
   const { MetricEvaluator, projectionNumel } = await import('../../arbitration/metric.ts');
-  // The two variants beyond the paper, from each record's norm vector; gini_relative in file order.
   const relative = new MetricEvaluator('gini_relative');
   const sized = new MetricEvaluator('gini_size', projectionNumel(await readModelConfig(flags.model)));
   const { scorer } = await openPrismScorer(
@@ -162,47 +265,11 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
   );
   const bar: Progress | undefined =
     flags.progress && process.stderr.isTTY && total > 0 ? progressBar('eval', total, 'records') : undefined;
-  const records: EvalRecord[] = [];
-  const series: RateSample[] = [];
-  const failedByCode: Record<string, number> = {};
-  let scoringFailed = 0;
-  let done = 0;
-  let last = { t: Date.now(), done: 0 };
+  const collected = collector(total, { relative, sized }, (read) => bar?.update(read));
+  const { records, series, failedByCode } = collected;
   let counts: { read: number; invalid: number; unlabelled: number };
   try {
-    counts = await scoreFile(scorer, flags, spec, (batch, read) => {
-      for (const { trajectory: t, positive: label, outcome: o } of batch) {
-        done++;
-        if (!o.ok) {
-          scoringFailed++;
-          failedByCode[o.error.code] = (failedByCode[o.error.code] ?? 0) + 1;
-          continue;
-        }
-        const { gini, kurtosis, cv, l2, response_tokens: responseTokens } = o.scores;
-        records.push({
-          id: t.id,
-          family: t.metadata.family ?? null,
-          positive: label,
-          scores: {
-            gini,
-            kurtosis,
-            cv,
-            l2,
-            gini_relative: relative.value(o.scores),
-            gini_size: sized.value(o.scores),
-          },
-          responseTokens,
-        });
-      }
-      const now = Date.now();
-      series.push({
-        t: now,
-        recordsPerSec: (done - last.done) / Math.max(1e-3, (now - last.t) / 1000),
-        lag: total > 0 ? Math.max(0, total - read) : null,
-      });
-      last = { t: now, done };
-      bar?.update(read);
-    });
+    counts = await scoreFile(scorer, flags, spec, collected.onBatch);
   } finally {
     bar?.stop();
     scorer.dispose();
@@ -212,7 +279,7 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
     throw new EvalError(
       'EVAL_EMPTY',
       `nothing to evaluate in ${flags.in}: ${counts.read} read, ${counts.invalid} invalid, ${counts.unlabelled} without metadata.${spec.key}, ` +
-        `${scoringFailed} not scorable (check --label-key / --positive)`,
+        `${collected.scoringFailed()} not scorable (check --label-key / --positive)`,
     );
   }
   const evaluation = evaluateRouting(records, flags.seed);
@@ -224,63 +291,28 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
     counts: {
       read: counts.read,
       invalid: counts.invalid,
-      scoringFailed,
+      scoringFailed: collected.scoringFailed(),
       unlabelled: counts.unlabelled,
       evaluated: records.length,
     },
     evaluation,
   };
-  if (scoringFailed > 0)
+  if (collected.scoringFailed() > 0)
     log.warn(
-      { scoringFailed, byCode: failedByCode },
+      { scoringFailed: collected.scoringFailed(), byCode: failedByCode },
       'eval: some records could not be scored and are left out',
     );
   if (flags.out !== undefined) {
     await mkdir(dirname(flags.out), { recursive: true });
     await writeFile(flags.out, `${JSON.stringify(report, null, 2)}\n`);
   }
-  if (flags.html !== undefined) {
-    const m = flags.htmlMetric;
-    const row = evaluation.rows.find((r) => r.router === 'prism' && r.metric === m);
-    const threshold = row?.threshold ?? null;
-    await writeReport(
-      {
-        title: `prism eval routing: ${flags.in}`,
-        metric: m,
-        threshold,
-        records: records.flatMap((r) => {
-          const score = r.scores[m];
-          if (score === undefined || !Number.isFinite(score)) return [];
-          const route = threshold !== null && score > threshold ? ('RL' as const) : ('SFT' as const);
-          return [{ id: r.id, family: r.family, score, route }];
-        }),
-        series,
-        evaluation: { label: report.label.rule, result: evaluation },
-        notes: [
-          `Probe ${report.probe.modelId}@${report.probe.version} on ${report.probe.backend}; routes are the median split of ${m} over this file.`,
-          'Throughput is offline scoring speed per micro-batch; lag is the number of records not yet scored.',
-        ],
-      },
-      flags.html,
-    );
-  }
+  if (flags.html !== undefined) await writeRoutingHtml(flags, records, series, report);
   if (flags.json === true) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  const c = report.counts;
   process.stdout.write(
-    [
-      `input ${flags.in}: ${c.read} read, ${c.invalid} invalid, ${c.scoringFailed} not scorable, ${c.unlabelled} unlabelled, ${c.evaluated} evaluated ` +
-        `(${evaluation.positives} positive, ${evaluation.negatives} negative)`,
-      `positive: ${report.label.rule}`,
-      `probe ${report.probe.modelId}@${report.probe.version} (${report.probe.backend}); RL = score > median of the file; random router seed ${flags.seed}; length = response tokens as the score`,
-      '',
-      formatRoutingTable(evaluation),
-      '',
-      formatFamilyTable(evaluation),
-      '',
-    ].join('\n'),
+    routingText(flags, report, { routing: formatRoutingTable, families: formatFamilyTable }),
   );
 }
 
