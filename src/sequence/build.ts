@@ -7,7 +7,10 @@
  * - token p is a target iff p ≥ 1 and it belongs to an assistant turn (the body, for text turns);
  * - sequences longer than maxSeqLen keep their first maxSeqLen tokens (`truncated`);
  * - no target left → SequenceError NO_TARGET_TOKENS; an id outside [0, vocabSize) anywhere in the
- *   record → TOKEN_OUT_OF_VOCAB, so a bad id never reaches the model.
+ *   record → TOKEN_OUT_OF_VOCAB, so a bad id never reaches the model;
+ * - more tokens in the whole record (token_ids plus tokenized text turns, before truncation) than
+ *   maxTokens (input.limits.maxTokens) → TOO_MANY_TOKENS, the record reason code validate.ts uses
+ *   for token_ids (it cannot see the tokenized length of text-only turns).
  */
 import type { Turn } from '../schemas/types.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
@@ -29,6 +32,17 @@ export interface BuildOptions {
   tokenizer: TurnTokenizer | null;
   vocabSize: number;
   maxSeqLen: number;
+  /** input.limits.maxTokens: a record with more tokens (tokenized, before truncation) is rejected; undefined = no bound. */
+  maxTokens?: number;
+}
+
+function checkLength(length: number, maxTokens: number | undefined, turn: number): void {
+  if (maxTokens !== undefined && length > maxTokens) {
+    throw new SequenceError(
+      'TOO_MANY_TOKENS',
+      `the record has more than ${maxTokens} tokens after tokenizing turn ${turn} (${length} so far), more than input.limits.maxTokens=${maxTokens}`,
+    );
+  }
 }
 
 function checkIds(ids: readonly number[], vocabSize: number, turn: number): void {
@@ -57,6 +71,7 @@ export function buildSequence(turns: readonly Turn[], opts: BuildOptions): Built
         ids.push(id);
         target.push(assistant);
       }
+      checkLength(ids.length, opts.maxTokens, t);
       return;
     }
     if (!opts.tokenizer) {
@@ -76,6 +91,7 @@ export function buildSequence(turns: readonly Turn[], opts: BuildOptions): Built
       ids.push(id);
       target.push(assistant);
     }
+    checkLength(ids.length, opts.maxTokens, t);
   });
   const fullLength = ids.length;
   const n = Math.min(fullLength, opts.maxSeqLen);
