@@ -21,7 +21,10 @@ export function buildTopologyPreview(c: PrismConfig): string {
         : {
             probeModelId: c.scorer.modelDir ?? '<scorer.modelDir>',
             probeModelVersion: '<from model>',
-            backend: c.scorer.backend,
+            backend:
+              c.scorer.kind === 'torch'
+                ? `torch service (${c.scorer.torch.spawn ? 'spawned' : 'external'}, device ${c.scorer.torch.device}, dtype ${c.scorer.torch.dtype})`
+                : c.scorer.backend,
             scoreBatch: async () => [],
             dispose: () => undefined,
           };
