@@ -7,6 +7,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// tensorflow-gpu on the CUDA 12 libraries from `setup:native -- --gpu --cuda-from-pypi`: re-exec with them on
+// LD_LIBRARY_PATH (read once, at start); signals and the exit code pass through (src/backend/cuda-reexec.mjs).
+const cuda = await import(pathToFileURL(join(root, 'src', 'backend', 'cuda-reexec.mjs')).href);
+const reexecCode = await cuda.maybeReexecWithCuda();
+if (reexecCode !== undefined) process.exit(reexecCode);
 // kafkajs 2.2.4 leaks aborted records to read_committed consumers; the fix must replace its
 // filter before kafkajs is first loaded (see src/consumer/read-committed-fix.cjs).
 createRequire(import.meta.url)(join(root, 'src', 'consumer', 'read-committed-fix.cjs')).install();

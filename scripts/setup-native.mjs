@@ -25,6 +25,7 @@ import {
   verifyPackage,
   writeMarker,
 } from './native/addon.mjs';
+import { ensureCudaLibs, readCudaManifest } from './native/cuda.mjs';
 import { ensureLibtensorflow, readLibtensorflowInfo } from './native/libtensorflow.mjs';
 import { log, NativeSetupSkip } from './native/util.mjs';
 
@@ -34,6 +35,9 @@ const artifacts = JSON.parse(readFileSync(join(here, 'native', 'artifacts.json')
 const HELP = `Usage: npm run setup:native -- [options]
   --gpu            also build @tensorflow/tfjs-node-gpu (downloads a further 427 MB jar once)
   --gpu-only       build only the GPU package
+  --cuda-from-pypi with --gpu: also fetch the CUDA 12 libraries TensorFlow 2.21 needs (the sha256-pinned
+                   nvidia-*-cu12 wheels of tensorflow[and-cuda]==2.21.0, scripts/native/cuda-wheels.json) into the
+                   cache; bin/prism.mjs puts them on LD_LIBRARY_PATH when the tensorflow-gpu backend is asked for
   --strict         exit 1 when the native backend could not be set up (default: exit 0 with a message)
   --force          rebuild the addon even if a cached or working one exists
   --offline        use only ~/.cache/prism-stream/native, never the network
@@ -62,6 +66,7 @@ function parseArgs(argv) {
   for (const a of argv) {
     if (a === '--gpu') o.variants = ['cpu', 'gpu'];
     else if (a === '--gpu-only') o.variants = ['gpu'];
+    else if (a === '--cuda-from-pypi') o.cudaFromPypi = true;
     else if (a === '--strict') o.strict = true;
     else if (a === '--force') o.force = true;
     else if (a === '--offline') o.offline = true;
@@ -197,7 +202,29 @@ async function main() {
       console.log('  prism-stream still installs and runs on the wasm/cpu TensorFlow.js backends.');
     }
   }
+  if (o.cudaFromPypi) failed += await setupCuda(o, cache);
   return failed > 0 && o.strict ? 1 : 0;
+}
+
+async function setupCuda(o, cache) {
+  try {
+    const manifest = readCudaManifest();
+    const env = await ensureCudaLibs(manifest, cache, {
+      offline: o.offline,
+      logFile: join(cache, 'logs', 'cuda-wheels.log'),
+    });
+    console.log(
+      `CUDA ${env.cuda} libraries from PyPI: READY — ${env.libDirs.length} folders (${env.wheels.join(', ')})`,
+    );
+    console.log(
+      `  bin/prism.mjs adds them to LD_LIBRARY_PATH for --backend tensorflow-gpu; NVIDIA driver >= ${env.minDriver} needed`,
+    );
+    return 0;
+  } catch (e) {
+    if (!(e instanceof NativeSetupSkip)) throw e;
+    console.log(`CUDA libraries from PyPI: NOT AVAILABLE [${e.code}] ${e.message}`);
+    return 1;
+  }
 }
 
 main().then(

@@ -50,7 +50,9 @@ async function pipDownload(art, outDir, logFile) {
   // A --hash line puts pip in hash-checking mode: it refuses any file but the pinned one.
   const req = join(outDir, 'requirements.txt');
   writeFileSync(req, `${f.requirement} --hash=sha256:${art.sha256}\n`);
-  log(`pip download ${f.requirement} (${f.platform} wheel, ${mb(art.size)})`);
+  log(
+    `pip download ${f.requirement} (${f.platform} wheel${art.size === undefined ? '' : `, ${mb(art.size)}`})`,
+  );
   const from = logSize(logFile);
   const code = await run(
     python,
@@ -156,7 +158,8 @@ async function mavenCopy(art, outDir, cache, logFile) {
 export async function fetchArtifact(art, downloadsDir, { cache, logFile, offline = false }) {
   const dest = join(downloadsDir, art.file);
   if (existsSync(dest)) {
-    if (statSync(dest).size === art.size && (await sha256Of(dest)) === art.sha256) return { cached: true };
+    const sizeOk = art.size === undefined || statSync(dest).size === art.size;
+    if (sizeOk && (await sha256Of(dest)) === art.sha256) return { cached: true };
     log(`cached ${dest} does not match the pinned size/sha256; fetching it again`);
     rmSync(dest, { force: true });
   }
@@ -182,7 +185,7 @@ export async function fetchArtifact(art, downloadsDir, { cache, logFile, offline
     }
     const size = statSync(got).size;
     const digest = await sha256Of(got);
-    if (size !== art.size || digest !== art.sha256) {
+    if ((art.size !== undefined && size !== art.size) || digest !== art.sha256) {
       throw new NativeSetupSkip(
         'INTEGRITY_MISMATCH',
         `${art.file} from ${client}: ${size} bytes sha256 ${digest}, pinned ${art.size} bytes sha256 ${art.sha256}`,

@@ -5,7 +5,7 @@ import { fetchArtifact } from './fetch.mjs';
 import { capture, log, NativeSetupSkip, run, which } from './util.mjs';
 
 // Extract selected members of a zip (wheels and jars are zips) into destDir.
-async function unzipMembers(zipFile, destDir, patterns, logFile) {
+export async function unzipMembers(zipFile, destDir, patterns, logFile) {
   mkdirSync(destDir, { recursive: true });
   if (which('unzip')) {
     const code = await run('unzip', ['-q', '-o', zipFile, ...patterns, '-d', destDir], { logFile });

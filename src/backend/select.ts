@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { PrismError, errorMessage } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { AUTO_ORDER, type BackendChoice, type BackendKind } from './choices.ts';
+import { assertDriver, installedDriverVersion } from './cuda-driver.ts';
 import { describeAdapter, initWebgpu, type AdapterInfo } from './webgpu.ts';
 
 /**
@@ -65,6 +66,8 @@ export interface BackendInfo {
 export interface BackendEnv {
   importModule(specifier: string): Promise<unknown>;
   gpuVisible(): boolean;
+  /** The NVIDIA driver version (default: /proc/driver/nvidia/version). */
+  driverVersion?(): string | undefined;
 }
 
 // A variable specifier keeps TypeScript and bundlers from resolving the optional packages statically.
@@ -131,6 +134,12 @@ async function tryBackend(
   }
   if (kind === 'tensorflow-gpu' && !env.gpuVisible()) {
     throw new Error('no NVIDIA GPU visible (/dev/nvidiactl missing or CUDA_VISIBLE_DEVICES empty)');
+  }
+  // Set by bin/prism.mjs when it re-executed with the CUDA 12 libraries from PyPI (setup:native --cuda-from-pypi).
+  const minDriver = process.env.PRISM_CUDA_MIN_DRIVER;
+  if (kind === 'tensorflow-gpu' && minDriver !== undefined && minDriver !== '') {
+    const found = (env.driverVersion ?? installedDriverVersion)();
+    if (found !== undefined) assertDriver(found, minDriver);
   }
   let adapter: AdapterInfo | undefined;
   if (kind === 'webgpu') {
