@@ -154,12 +154,17 @@ export class PipelineRuntime {
     const connection = await connectKafka({ config: c.kafka, log });
     const opened: OpenedRunScorer = options.scorer
       ? { scorer: options.scorer }
-      : await openRunScorer(c.scorer, log, {
-          probe: c.probe,
-          kafka: connection.kafka,
-          topic: c.topics.modelUpdates,
-          schemaRegistry: c.input.schemaRegistry,
-        });
+      : await openRunScorer(
+          c.scorer,
+          log,
+          {
+            probe: c.probe,
+            kafka: connection.kafka,
+            topic: c.topics.modelUpdates,
+            schemaRegistry: c.input.schemaRegistry,
+          },
+          { maxTokens: c.input.limits.maxTokens },
+        );
     const arbitrator = arbitratorFromConfig(c.arbitration);
     // Records waiting for the warm-up are said so once, then every few seconds, and on release.
     arbitrator.holds.onEvent(({ message, kind, ...detail }) => log.info({ hold: kind, ...detail }, message));

@@ -27,6 +27,8 @@ export interface ProbeFollowDeps {
   readonly log: Logger;
   /** How long start-up waits to read the existing ModelUpdates (so it starts on the newest). */
   readonly catchUpTimeoutMs?: number;
+  /** input.limits.maxTokens for the scorers built here. */
+  readonly maxTokens?: number;
 }
 
 export interface OpenedFollowingScorer {
@@ -62,6 +64,7 @@ export async function openFollowingScorer(
       ...id,
       backend: backend.kind,
       maxSeqLen: cfg.maxSeqLen,
+      maxTokens: deps.maxTokens,
       batchSize: cfg.batchSize,
       maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
       emitNorms: cfg.emitNorms,

@@ -37,7 +37,9 @@ export async function openRunScorer(
   cfg: RunScorerConfig,
   log: Logger,
   probe?: RunProbeOptions,
+  limits: { readonly maxTokens?: number } = {},
 ): Promise<OpenedRunScorer> {
+  const { maxTokens } = limits;
   switch (cfg.kind) {
     case 'deterministic':
       return {
@@ -58,7 +60,7 @@ export async function openRunScorer(
       }
       const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
       const { openTorchScorer } = await import('../src/scorer/torch/open.ts');
-      const scorer = await openTorchScorer(scorerConfig, { logger: log });
+      const scorer = await openTorchScorer(scorerConfig, { logger: log, maxTokens });
       return { scorer, readiness: () => scorer.notReadyReason() };
     }
     case 'prism': {
@@ -72,6 +74,7 @@ export async function openRunScorer(
           ...probe,
           registry: createSchemaRegistry(probe.schemaRegistry),
           log,
+          maxTokens,
         });
         return { scorer, liveTensors: () => tf.memory().numTensors, metrics: [swaps], stop };
       }
@@ -81,7 +84,7 @@ export async function openRunScorer(
           import('../src/scorer/worker/worker-scorer.ts'),
           import('../src/scorer/worker/event-loop-metric.ts'),
         ]);
-        const scorer = await WorkerScorer.open({ config: scorerConfig }, { logger: log });
+        const scorer = await WorkerScorer.open({ config: scorerConfig, maxTokens }, { logger: log });
         const delay = eventLoopDelayMetric();
         return {
           scorer,
@@ -94,7 +97,7 @@ export async function openRunScorer(
         import('../src/scorer/open.ts'),
         import('@tensorflow/tfjs'),
       ]);
-      const { scorer } = await openPrismScorer(scorerConfig, { logger: log });
+      const { scorer } = await openPrismScorer(scorerConfig, { logger: log, maxTokens });
       return { scorer, liveTensors: () => tf.memory().numTensors };
     }
   }

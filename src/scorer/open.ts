@@ -80,6 +80,8 @@ export async function openProbeModel(src: ProbeSource): Promise<OpenedProbe> {
 export interface OpenScorerOptions {
   /** Overrides modelDir with a random preset. */
   preset?: ProbeSource['preset'];
+  /** input.limits.maxTokens (bounds text-only turns too, see src/sequence/build.ts). */
+  maxTokens?: number;
   logger?: Logger;
   backendEnv?: BackendEnv;
 }
@@ -100,6 +102,7 @@ export async function openPrismScorer(
     probeModelVersion: cfg.probeModelVersion ?? probe.identity.probeModelVersion,
     backend: backend.kind,
     maxSeqLen: cfg.maxSeqLen,
+    maxTokens: opts.maxTokens,
     batchSize: cfg.batchSize,
     maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
     maxBatchTokens: cfg.maxBatchTokens,

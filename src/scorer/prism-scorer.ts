@@ -47,6 +47,8 @@ export interface PrismScorerOptions {
   /** The selected backend's name, reported as Scorer.backend. */
   backend: string;
   maxSeqLen: number;
+  /** input.limits.maxTokens: a trajectory with more tokens (text turns tokenized) is TOO_MANY_TOKENS; default unbounded. */
+  maxTokens?: number;
   /** Trajectories per forward/backward on the batched path. */
   batchSize: number;
   /** Cap on the estimated activation memory of one forward/backward (see memory.ts); default unlimited. */
@@ -154,6 +156,7 @@ export class PrismScorer implements Scorer {
           tokenizer: this.opts.tokenizer,
           vocabSize: this.opts.model.config.vocab_size,
           maxSeqLen: this.maxSeqLen,
+          maxTokens: this.opts.maxTokens,
         });
         items.push({ index, seq });
       } catch (err) {

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
-import type { InputConfig } from '../config/input.ts';
+import { DEFAULT_LIMITS, type InputConfig } from '../config/input.ts';
 import type { KafkaConfig } from '../config/kafka.ts';
 import type { TopicsConfig } from '../config/topics.ts';
 import type { RlTrainerConfig, SftTrainerConfig, TrainerConfig } from '../config/trainer.ts';
@@ -181,6 +181,7 @@ export async function startTrainer(
       tokenizer: booted.tokenizer,
       vocabSize: booted.model.config.vocab_size,
       maxSeqLen: cfg.maxSeqLen,
+      maxTokens: config.input?.limits?.maxTokens ?? DEFAULT_LIMITS.maxTokens,
     };
     let engine: StepEngine<unknown>;
     let advantage: LoopOptions['advantage'];

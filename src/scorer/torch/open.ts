@@ -39,7 +39,7 @@ async function folderFacts(dir: string | undefined): Promise<FolderFacts> {
  */
 export async function openTorchScorer(
   config: z.input<typeof scorerSection>,
-  opts: { logger?: Logger } = {},
+  opts: { logger?: Logger; maxTokens?: number } = {},
 ): Promise<TorchScorer> {
   const cfg = scorerSection.parse(config);
   const log = (opts.logger ?? rootLog).child({ component: 'torch-scorer' });
@@ -63,6 +63,7 @@ export async function openTorchScorer(
     tokenizer: facts.tokenizer,
     vocabSize: w.vocab_size,
     maxSeqLen: Math.min(cfg.maxSeqLen, facts.maxPositions),
+    maxTokens: opts.maxTokens,
     batchSize: cfg.batchSize,
     maxBatchTokens: cfg.maxBatchTokens,
     emitNorms: cfg.emitNorms,

@@ -15,6 +15,8 @@ export interface TorchScorerOptions {
   readonly tokenizer: TurnTokenizer | null;
   readonly vocabSize: number;
   readonly maxSeqLen: number;
+  /** input.limits.maxTokens (text turns tokenized): over it → TOO_MANY_TOKENS outcome; default unbounded. */
+  readonly maxTokens?: number;
   /** Rows per SCORE request (= per forward/backward on the service). */
   readonly batchSize: number;
   /** Padded tokens (rows × longest) per SCORE request. */
@@ -84,6 +86,7 @@ export class TorchScorer implements Scorer {
           tokenizer: this.o.tokenizer,
           vocabSize: this.o.vocabSize,
           maxSeqLen: this.o.maxSeqLen,
+          maxTokens: this.o.maxTokens,
         });
         items.push({ index, seq });
       } catch (err) {

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   try {
     ({ scorer } = await openPrismScorer(init.config, {
       preset: init.preset,
+      maxTokens: init.maxTokens,
       logger: log.child({ thread: 'scorer-worker' }),
     }));
   } catch (err) {

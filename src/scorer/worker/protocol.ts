@@ -13,6 +13,8 @@ export interface WorkerInit {
   readonly config: Partial<ScorerConfig>;
   /** A random built-in preset instead of config.modelDir (bench and tests). */
   readonly preset?: { preset: Preset; arch: Arch; seed: number };
+  /** input.limits.maxTokens, for the sequences the worker builds. */
+  readonly maxTokens?: number;
   /** Test hook: the worker exits (as a crash) when a batch contains this trajectory id. */
   readonly crashOnId?: string;
 }

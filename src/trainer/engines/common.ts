@@ -15,6 +15,8 @@ export interface SequenceSettings {
   tokenizer: TurnTokenizer | null;
   vocabSize: number;
   maxSeqLen: number;
+  /** input.limits.maxTokens (text turns tokenized): over it → TOO_MANY_TOKENS dead letter. */
+  maxTokens?: number;
 }
 
 /** The shared trajectory → sequence rule (src/sequence), with its errors as dead-letter reasons. */
