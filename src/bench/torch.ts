@@ -105,7 +105,7 @@ interface Exported {
 }
 
 /** The exact (input, target, mask) rows the tfjs scorer builds for the bench's synthetic trajectories. */
-function exportSequences(batch: number, seq: number, vocab: number): Exported {
+export function exportSequences(batch: number, seq: number, vocab: number): Exported {
   const maxSeqLen = seq + 1;
   return {
     sequences: syntheticTrajectories(batch, seq, vocab).map((t) => {
@@ -124,7 +124,7 @@ function exportSequences(batch: number, seq: number, vocab: number): Exported {
 }
 
 /** Our norms and losses for the same trajectories (per-trajectory path, norms emitted), in this process. */
-async function ourNorms(
+export async function ourNorms(
   modelDir: string,
   batch: number,
   seq: number,
@@ -159,7 +159,7 @@ async function ourNorms(
   }
 }
 
-function threadEnv(t: number): NodeJS.ProcessEnv {
+export function threadEnv(t: number): NodeJS.ProcessEnv {
   const n = String(t);
   return {
     ...process.env,
@@ -171,7 +171,18 @@ function threadEnv(t: number): NodeJS.ProcessEnv {
 }
 
 /** Our side at `threads` threads: `prism bench scorer --model DIR --json` in a child (TF reads its pool size at start). */
-async function oursAt(threads: number, o: TorchOptions, modelDir: string): Promise<ScorerBenchResult> {
+export interface OursOptions {
+  batch: number;
+  seq: number;
+  reps: number;
+  backend: BackendChoice;
+  /** Only these rows of `bench scorer` (default: all). */
+  rows?: readonly string[];
+  /** Child environment (default: threadEnv(threads)). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function oursAt(threads: number, o: OursOptions, modelDir: string): Promise<ScorerBenchResult> {
   const args = [
     join(repoRoot(), 'bin', 'prism.mjs'),
     'bench',
@@ -187,11 +198,12 @@ async function oursAt(threads: number, o: TorchOptions, modelDir: string): Promi
     '--backends',
     o.backend,
     '--json',
+    ...(o.rows === undefined ? [] : ['--rows', o.rows.join(',')]),
   ];
   try {
     const { stdout } = await run(process.execPath, args, {
       cwd: repoRoot(),
-      env: threadEnv(threads),
+      env: o.env ?? threadEnv(threads),
       maxBuffer: 16 * 2 ** 20,
       timeout: 3_600_000,
     });
@@ -205,7 +217,7 @@ async function oursAt(threads: number, o: TorchOptions, modelDir: string): Promi
   }
 }
 
-async function torchAt(
+export async function torchAt(
   threads: number,
   o: TorchOptions,
   python: string,
@@ -245,7 +257,7 @@ async function torchAt(
   }
 }
 
-function compare(
+export function compare(
   mine: { norms: number[][]; losses: number[] },
   theirs: TorchOutput,
 ): { maxRel: number; maxLoss: number } {

@@ -33,6 +33,10 @@ export interface ScorerBenchOptions {
   logger: Logger;
   /** Called before each timed row (progress). */
   onRow?: (backend: string, row: string) => void;
+  /** The scorer's memory cap (the CLI passes the configuration default, as `prism score` runs). */
+  maxBatchBytes?: number;
+  /** Only these rows (default: all). One row per process gives that row's own peak RSS. */
+  rows?: readonly BenchRow['name'][];
 }
 
 export interface BenchRow {
@@ -62,6 +66,8 @@ export interface ScorerBenchResult {
   speedupVsReference: number;
   /** The same in CPU time. */
   speedupVsReferenceCpu: number;
+  /** Peak resident set size of this process so far (MiB): run one row per process to attribute it. */
+  peakRssMB: number;
 }
 
 /** B trajectories of exactly `seq` scored positions: a quarter prompt, the rest assistant tokens. */
@@ -141,6 +147,7 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
         batchSize: opts.batch,
         emitNorms: false,
         path,
+        maxBatchBytes: opts.maxBatchBytes,
         ownsModel: false,
         logger: opts.logger,
       });
@@ -162,55 +169,68 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
     const rows: BenchRow[] = [];
     const progress = (name: string): void => opts.onRow?.(backend.kind, name);
 
-    progress('batched');
-    const batched = scorer('batched');
-    rows.push(row('batched', await timeIt(opts.reps, () => batched.scoreBatch(trajs)), flops.batched));
+    const want = (name: BenchRow['name']): boolean => opts.rows === undefined || opts.rows.includes(name);
 
-    progress('per-trajectory');
-    const perTraj = scorer('per-trajectory');
-    rows.push(
-      row('per-trajectory', await timeIt(opts.reps, () => perTraj.scoreBatch(trajs)), flops.perTrajectory),
-    );
+    if (want('batched')) {
+      progress('batched');
+      const batched = scorer('batched');
+      rows.push(row('batched', await timeIt(opts.reps, () => batched.scoreBatch(trajs)), flops.batched));
+    }
 
-    progress('auto');
-    const auto = scorer('auto');
-    await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
-    const chosen = auto.path;
-    rows.push(
-      row(
-        'auto',
-        await timeIt(opts.reps, () => auto.scoreBatch(trajs), false),
-        chosen === 'batched' ? flops.batched : flops.perTrajectory,
-        chosen,
-      ),
-    );
-
-    progress('reference');
-    const ref = await timeIt(opts.reps, () => {
-      for (const s of seqs) {
-        const p = packBatch([s], maxSeqLen);
-        const t = batchTensors(p);
-        try {
-          const r = referenceNorms(model, t.inputIds, (logits) =>
-            perExampleLoss(logits, t.targetIds, t.targetMask),
-          );
-          concentrationStats(r.norms[0]);
-        } finally {
-          tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
-        }
-      }
-    });
-    rows.push(row('reference', ref, flops.reference));
-
-    progress('train-step');
-    const t = batchTensors(packed);
-    try {
-      const train = await timeIt(opts.reps, () =>
-        trainingStepGrads(model, t.inputIds, (logits) => perExampleLoss(logits, t.targetIds, t.targetMask)),
+    if (want('per-trajectory')) {
+      progress('per-trajectory');
+      const perTraj = scorer('per-trajectory');
+      rows.push(
+        row('per-trajectory', await timeIt(opts.reps, () => perTraj.scoreBatch(trajs)), flops.perTrajectory),
       );
-      rows.push(row('train-step', train, flops.train));
-    } finally {
-      tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+    }
+
+    let chosen: ScorerPath | undefined;
+    if (want('auto')) {
+      progress('auto');
+      const auto = scorer('auto');
+      await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
+      chosen = auto.path;
+      rows.push(
+        row(
+          'auto',
+          await timeIt(opts.reps, () => auto.scoreBatch(trajs), false),
+          chosen === 'batched' ? flops.batched : flops.perTrajectory,
+          chosen,
+        ),
+      );
+    }
+
+    if (want('reference')) progress('reference');
+    const ref = !want('reference')
+      ? undefined
+      : await timeIt(opts.reps, () => {
+          for (const s of seqs) {
+            const p = packBatch([s], maxSeqLen);
+            const t = batchTensors(p);
+            try {
+              const r = referenceNorms(model, t.inputIds, (logits) =>
+                perExampleLoss(logits, t.targetIds, t.targetMask),
+              );
+              concentrationStats(r.norms[0]);
+            } finally {
+              tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+            }
+          }
+        });
+    if (ref !== undefined) rows.push(row('reference', ref, flops.reference));
+
+    if (want('train-step')) {
+      progress('train-step');
+      const t = batchTensors(packed);
+      try {
+        const train = await timeIt(opts.reps, () =>
+          trainingStepGrads(model, t.inputIds, (logits) => perExampleLoss(logits, t.targetIds, t.targetMask)),
+        );
+        rows.push(row('train-step', train, flops.train));
+      } finally {
+        tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+      }
     }
 
     const autoRow = rows.find((r) => r.name === 'auto');
@@ -229,8 +249,9 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
       reps: opts.reps,
       rows,
       chosenPath: chosen,
-      speedupVsReference: ref.ms / (autoRow?.ms ?? Number.NaN),
-      speedupVsReferenceCpu: ref.cpuMs / (autoRow?.cpuMs ?? Number.NaN),
+      speedupVsReference: (ref?.ms ?? Number.NaN) / (autoRow?.ms ?? Number.NaN),
+      speedupVsReferenceCpu: (ref?.cpuMs ?? Number.NaN) / (autoRow?.cpuMs ?? Number.NaN),
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
     };
   } finally {
     model.dispose();

@@ -40,7 +40,10 @@ interface ScorerBenchFlags extends SweepFlags {
   backends: BackendChoice[];
   json?: boolean;
   record?: boolean;
+  rows?: string[];
 }
+
+type BenchRowName = 'batched' | 'per-trajectory' | 'auto' | 'reference' | 'train-step';
 
 function registerScorer(bench: Command): void {
   bench
@@ -57,6 +60,11 @@ function registerScorer(bench: Command): void {
     .option('--backends <list>', `comma-separated: ${BACKEND_CHOICES.join(', ')}`, backendList, [
       'auto',
     ] as BackendChoice[])
+    .option(
+      '--rows <list>',
+      'only these rows: batched,per-trajectory,auto,reference,train-step (one per process = its own peak RSS)',
+      (v: string) => v.split(',').map((r) => r.trim()),
+    )
     .option('--json', 'print one JSON document per backend instead of tables')
     .option(
       '--record',
@@ -67,9 +75,10 @@ function registerScorer(bench: Command): void {
       if ((flags.model === undefined) === (flags.preset === undefined))
         throw new ConfigError('give exactly one of --model DIR or --preset NAME');
       // Loaded on use, so `prism --help` and the other commands do not pay for tfjs and pino.
-      const [{ formatBench, runScorerBench }, { log }] = await Promise.all([
+      const [{ formatBench, runScorerBench }, { log }, { scorerSection }] = await Promise.all([
         import('../../scorer/bench.ts'),
         import('../../log.ts'),
+        import('../../config/scorer.ts'),
       ]);
       const source =
         flags.model !== undefined
@@ -95,6 +104,9 @@ function registerScorer(bench: Command): void {
         backends: flags.backends,
         reps: flags.reps,
         logger: log,
+        rows: flags.rows as BenchRowName[] | undefined,
+        // The default configuration's memory cap, as `prism score` runs.
+        maxBatchBytes: scorerSection.parse({}).maxBatchMemoryMB * 2 ** 20,
         onRow: (backend, row) => {
           bar?.update(done++, { backend, row });
           log.debug({ backend, row }, 'bench row');

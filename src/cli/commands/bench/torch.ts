@@ -18,6 +18,51 @@ interface TorchFlags {
   attn: 'sdpa' | 'eager';
   quick?: boolean;
   results?: string;
+  model?: string[];
+  seqs?: number[];
+  check?: boolean;
+}
+
+/** `--model DIR…`: the grid; rows merge into torch-grid.json by (model, B, T, threads). */
+async function runGrid(flags: TorchFlags, models: string[]): Promise<void> {
+  const [{ runTorchGrid, gridTable }, { log }] = await Promise.all([
+    import('../../../bench/torch-grid.ts'),
+    import('../../../log.ts'),
+  ]);
+  const { readFile, writeFile, mkdir } = await import('node:fs/promises');
+  const { join, resolve } = await import('node:path');
+  const threads = flags.threads?.[0] ?? availableParallelism();
+  const seqs = flags.seqs ?? [flags.seq];
+  const batch = flags.batch ?? 16;
+  const meta = startMeta({ quick: false });
+  const rows = await runTorchGrid({
+    configs: models.flatMap((m) => seqs.map((seq) => ({ model: resolve(m), batch, seq }))),
+    threads,
+    reps: flags.reps,
+    backend: flags.backend,
+    python: flags.python,
+    attention: flags.attn,
+    check: flags.check === true,
+    logger: log,
+  });
+  const finished = meta.finish();
+  const dir = resultsDir(flags.results);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, 'torch-grid.json');
+  let previous: Array<Record<string, unknown>> = [];
+  try {
+    previous = (JSON.parse(await readFile(path, 'utf8')) as { rows: Array<Record<string, unknown>> }).rows;
+  } catch {
+    // first run
+  }
+  const key = (r: Record<string, unknown>): string =>
+    `${String(r.model)}|${String(r.batch)}|${String(r.seq)}|${String(r.threads)}`;
+  const fresh = rows.map((r) => ({ ...r, meta: finished }));
+  const merged = [...previous.filter((p) => !fresh.some((r) => key(r) === key(p))), ...fresh];
+  await writeFile(path, `${JSON.stringify({ kind: 'torch-grid', rows: merged }, null, 2)}\n`);
+  process.stdout.write(
+    `load ${finished.loadStart.join('/')} → ${finished.loadEnd.join('/')}\n\n${gridTable(rows)}\n\nwrote ${path}\n`,
+  );
 }
 
 export function registerTorch(bench: Command): void {
@@ -58,9 +103,23 @@ export function registerTorch(bench: Command): void {
       },
       'sdpa',
     )
+    .option(
+      '--model <dirs>',
+      'Hugging Face folders (comma-separated) instead of presets: the memory/speed grid, one fresh child per configuration and side, peak RSS both sides; merges into bench/results/torch-grid.json',
+      (v: string) => v.split(',').map((d) => d.trim()),
+    )
+    .option('--seqs <list>', 'with --model: scored positions per trajectory, one grid row each', intList)
+    .option(
+      '--check',
+      'with --model: also compare norms with PyTorch (scores the batch once more in this process)',
+    )
     .option('--quick', 'tiny preset, batch 8 (writes torch.quick.json)')
     .option('--results <dir>', 'results folder (default bench/results)')
     .action(async (flags: TorchFlags) => {
+      if (flags.model !== undefined) {
+        await runGrid(flags, flags.model);
+        return;
+      }
       const quick = flags.quick === true;
       const [{ runTorchBench }, { log }] = await Promise.all([
         import('../../../bench/torch.ts'),

@@ -1,0 +1,194 @@
+/**
+ * `prism bench torch --model DIR[,DIR…] --seqs 128,512,…`: the memory and speed grid against
+ * PyTorch on any Hugging Face folders. Every configuration runs in a fresh child process on each
+ * side, so peak RSS figures never mix: ours is `prism bench scorer --model DIR --rows auto --json`
+ * (the default configuration, memory cap included, after its path calibration); PyTorch's is the
+ * paper's loop (bench/pytorch/prism_torch.py) run under a wrapper that reports its own
+ * getrusage(RUSAGE_SELF).ru_maxrss. Both sides use the same thread count and OMP_WAIT_POLICY=PASSIVE.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { ScorerBenchResult } from '../scorer/bench.ts';
+import { BenchError } from './errors.ts';
+import { repoRoot } from './paths.ts';
+import {
+  compare,
+  exportSequences,
+  ourNorms,
+  oursAt,
+  threadEnv,
+  torchPython,
+  type TorchOptions,
+} from './torch.ts';
+
+const run = promisify(execFile);
+
+export interface GridConfig {
+  model: string;
+  batch: number;
+  seq: number;
+}
+
+export interface GridRow extends GridConfig {
+  parameters: number;
+  threads: number;
+  oursPath: string | undefined;
+  oursTrajPerSec: number;
+  torchTrajPerSec: number;
+  /** ours / PyTorch paper loop, traj/s. */
+  speedVsTorch: number;
+  oursPeakRssMB: number;
+  torchPeakRssMB: number;
+  /** ours / PyTorch, peak RSS. */
+  rssVsTorch: number;
+  /** Largest relative norm difference (only with --check). */
+  maxRelNormDiff: number | null;
+  error?: string;
+}
+
+export interface GridOptions {
+  configs: GridConfig[];
+  threads: number;
+  reps: number;
+  backend: TorchOptions['backend'];
+  python?: string;
+  attention: 'sdpa' | 'eager';
+  check: boolean;
+  logger: Logger;
+}
+
+const PEAK_WRAPPER = [
+  'import resource, runpy, sys',
+  'script = sys.argv[1]',
+  'sys.argv = sys.argv[1:]',
+  'try:',
+  '    runpy.run_path(script, run_name="__main__")',
+  'finally:',
+  '    sys.stderr.write("PRISM_PEAK_RSS_KB=%d\\n" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)',
+].join('\n');
+
+function env(threads: number): NodeJS.ProcessEnv {
+  return { ...threadEnv(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+}
+
+async function torchWithPeak(
+  o: GridOptions,
+  python: string,
+  c: GridConfig,
+  idsPath: string,
+): Promise<{ out: { trajectoriesPerSec: number; norms: number[][]; losses: number[] }; peakMB: number }> {
+  const script = join(repoRoot(), 'bench', 'pytorch', 'prism_torch.py');
+  const args = ['-c', PEAK_WRAPPER, script, '--model', c.model, '--ids', idsPath];
+  args.push('--threads', String(o.threads), '--reps', String(o.reps), '--attn', o.attention);
+  try {
+    const { stdout, stderr } = await run(python, args, {
+      maxBuffer: 256 * 2 ** 20,
+      timeout: 3_600_000,
+      env: env(o.threads),
+    });
+    const kb = /PRISM_PEAK_RSS_KB=(\d+)/.exec(stderr);
+    return {
+      out: JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
+        trajectoriesPerSec: number;
+        norms: number[][];
+        losses: number[];
+      },
+      peakMB: kb ? Number(kb[1]) / 1024 : Number.NaN,
+    };
+  } catch (err) {
+    throw new BenchError(
+      'TORCH_UNAVAILABLE',
+      `${python} ${script} failed: ${errorMessage(err).split('\n').slice(-4).join(' | ')}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+async function vocabOf(dir: string): Promise<number> {
+  const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { vocab_size: number };
+  return cfg.vocab_size;
+}
+
+async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridRow> {
+  const dir = await mkdtemp(join(tmpdir(), 'prism-grid-'));
+  try {
+    const idsPath = join(dir, 'ids.json');
+    await writeFile(idsPath, JSON.stringify(exportSequences(c.batch, c.seq, await vocabOf(c.model))));
+    o.logger.info({ ...c }, 'torch grid: tfjs side');
+    const ours: ScorerBenchResult = await oursAt(
+      o.threads,
+      { batch: c.batch, seq: c.seq, reps: o.reps, backend: o.backend, rows: ['auto'], env: env(o.threads) },
+      c.model,
+    );
+    o.logger.info({ ...c }, 'torch grid: PyTorch side');
+    const t = await torchWithPeak(o, python, c, idsPath);
+    const autoRow = ours.rows.find((r) => r.name === 'auto');
+    const oursTps = autoRow?.trajectoriesPerSec ?? Number.NaN;
+    let maxRel: number | null = null;
+    if (o.check)
+      maxRel = compare(await ourNorms(c.model, c.batch, c.seq, ours.backend.kind), t.out as never).maxRel;
+    return {
+      ...c,
+      parameters: ours.model.parameters,
+      threads: o.threads,
+      oursPath: autoRow?.path,
+      oursTrajPerSec: oursTps,
+      torchTrajPerSec: t.out.trajectoriesPerSec,
+      speedVsTorch: oursTps / t.out.trajectoriesPerSec,
+      oursPeakRssMB: ours.peakRssMB,
+      torchPeakRssMB: t.peakMB,
+      rssVsTorch: ours.peakRssMB / t.peakMB,
+      maxRelNormDiff: maxRel,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs every configuration; a configuration that fails is reported with its error, never estimated. */
+export async function runTorchGrid(o: GridOptions): Promise<GridRow[]> {
+  const python = torchPython(o.python);
+  const rows: GridRow[] = [];
+  for (const c of o.configs) {
+    try {
+      rows.push(await one(o, python, c));
+    } catch (err) {
+      o.logger.error({ ...c, err: errorMessage(err) }, 'torch grid: configuration failed');
+      rows.push({
+        ...c,
+        parameters: Number.NaN,
+        threads: o.threads,
+        oursPath: undefined,
+        oursTrajPerSec: Number.NaN,
+        torchTrajPerSec: Number.NaN,
+        speedVsTorch: Number.NaN,
+        oursPeakRssMB: Number.NaN,
+        torchPeakRssMB: Number.NaN,
+        rssVsTorch: Number.NaN,
+        maxRelNormDiff: null,
+        error: errorMessage(err).slice(0, 300),
+      });
+    }
+  }
+  return rows;
+}
+
+export function gridTable(rows: readonly GridRow[]): string {
+  const f = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
+  const gb = (mb: number): string => (Number.isFinite(mb) ? (mb / 1024).toFixed(2) : '—');
+  return [
+    '| model | params | B×T | threads | ours path (auto) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
+    ),
+  ].join('\n');
+}
