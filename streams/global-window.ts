@@ -135,6 +135,14 @@ export class GlobalWindow {
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.topic === this.o.topic) this.advance(payload.partition, BigInt(payload.lastOffset) + 1n);
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // kafkajs restarts after retriable errors; otherwise the window stops seeing other instances.
+      if (!payload.restart)
+        this.o.log.error(
+          { topic: this.o.topic, err: errorMessage(payload.error) },
+          "scores reader stopped: the window now only grows with this instance's own scores",
+        );
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.o.topic], fromBeginning: true });
     await consumer.run({ autoCommit: false, eachBatch: (p) => this.onBatch(p) });
