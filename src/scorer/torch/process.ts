@@ -49,6 +49,7 @@ export async function spawnService(o: SpawnOptions): Promise<SpawnedService> {
   const args = ['-m', 'prism_stream.scorer_service', '--model', o.modelDir, '--device', o.device];
   args.push('--dtype', o.dtype, '--max-rows', String(o.maxRows), '--max-tokens', String(o.maxTokens));
   if (o.threads !== undefined && o.threads > 0) args.push('--threads', String(o.threads));
+  args.push('--parent-pid', String(process.pid)); // the service exits if this process dies (even kill -9)
   if (o.socket !== undefined) args.push('--socket', o.socket);
   else args.push('--host', '127.0.0.1', '--port', String(o.port ?? 0));
   const pyPath = bundledPythonPath();

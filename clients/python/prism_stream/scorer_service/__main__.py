@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 from .model import ModelLoadError
@@ -13,6 +16,16 @@ from .server import Service, ServiceOptions, log, serve
 
 def _stop(_sig: int, _frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _watch_parent(pid: int) -> None:
+    """A spawned service must not outlive `prism run` (even after kill -9): poll the parent pid."""
+    while os.getppid() == pid:
+        time.sleep(1.0)
+    try:
+        log("warn", "parent process is gone; stopping", parent_pid=pid)
+    finally:  # stderr may be a pipe to the dead parent (BrokenPipeError): exit regardless
+        os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=16384, help="padded tokens per forward/backward")
     ap.add_argument("--norm-method", choices=["auto", "ghost", "outer"], default="auto")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    ap.add_argument("--parent-pid", type=int, default=0, help="exit when this parent process is gone")
     args = ap.parse_args(argv)
     if (args.socket is None) == (args.host is None):
         ap.error("give exactly one of --socket or --host")
@@ -59,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModelLoadError as err:
         log("error", str(err), code=err.code)
         return 2
+    if args.parent_pid > 0:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
     signal.signal(signal.SIGTERM, _stop)
     try:
         serve(svc, args.socket, args.host, args.port)
