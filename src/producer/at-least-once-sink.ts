@@ -39,14 +39,17 @@ export class AtLeastOnceLaneSink implements LaneSink {
 
   constructor(private readonly o: AtLeastOnceSinkOptions) {}
 
-  write(batch: Batch<Outbound>): Promise<void> {
+  write(batch: Batch<Outbound>): Promise<Batch<Outbound>> {
     const run = this.inflight.then(() => this.writeOnce(batch));
-    this.inflight = run.catch(() => undefined);
+    this.inflight = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
-  private async writeOnce(batch: Batch<Outbound>): Promise<void> {
-    await this.send(batch);
+  private async writeOnce(batch: Batch<Outbound>): Promise<Batch<Outbound>> {
+    const written = await this.send(batch);
     try {
       await this.o.consumer.commitOffsets([
         { topic: this.o.topic, partition: this.o.partition, offset: nextOffset(batch) },
@@ -64,21 +67,28 @@ export class AtLeastOnceLaneSink implements LaneSink {
         });
       throw new SinkError('SINK_WRITE_FAILED', `offset commit failed: ${errorMessage(err)}`, { cause: err });
     }
+    return written;
   }
 
-  private async send(batch: Batch<Outbound>): Promise<void> {
+  /** Sends the batch; resolves with the outputs as sent (see LaneSink.write). */
+  private async send(batch: Batch<Outbound>): Promise<Batch<Outbound>> {
     const log = this.o.log;
+    let written = batch;
     let shrink = 0;
     for (let attempt = 1; ; attempt += 1) {
       if (this.aborted)
         throw new SinkError('LANE_ABORTED', `lane ${this.o.topic}[${this.o.partition}] aborted`);
       try {
-        const chunks = fittedForSend(batch, this.o.limits, shrink, { log, onFitted: this.o.onFitted });
+        const chunks = fittedForSend(batch, this.o.limits, shrink, {
+          log,
+          onFitted: this.o.onFitted,
+          onOutputs: (outputs) => (written = outputs),
+        });
         for (const topicMessages of chunks) await this.o.producer.sendBatch({ topicMessages, acks: -1 });
         // The window's changelog (topics.scores), before the offset: at least once, like the outputs.
         const changelog = changelogMessages(batch);
         if (changelog.length > 0) await this.o.producer.sendBatch({ topicMessages: changelog, acks: -1 });
-        return;
+        return written;
       } catch (err) {
         const tooLarge = this.o.limits !== undefined && isMessageTooLargeError(err) && shrink < MAX_SHRINK;
         if (!tooLarge && !isBrokerUnavailableError(err)) throw err;

@@ -23,6 +23,8 @@ export interface FitReport {
 export interface FitSendHooks {
   readonly log?: Logger;
   readonly onFitted?: (report: FitReport) => void;
+  /** The batch as it is sent: one output per input, an output its topic would refuse replaced by its dead letter. */
+  readonly onOutputs?: (outputs: Batch<Outbound>) => void;
 }
 
 /**
@@ -35,9 +37,13 @@ export function fittedForSend(
   shrink: number,
   hooks: FitSendHooks,
 ): TopicMessages[][] {
-  if (limits === undefined) return toSendChunks(batch);
+  if (limits === undefined) {
+    hooks.onOutputs?.(batch);
+    return toSendChunks(batch);
+  }
   const fitted = fitBatch(batch, limits, shrink);
   const outputs = fitted.map((f) => f.output);
+  hooks.onOutputs?.(outputs);
   for (const f of fitted) {
     if (f.original === null) continue;
     const s = f.original.source;

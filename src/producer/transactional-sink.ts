@@ -40,6 +40,8 @@ export interface TransactionalSinkOptions {
 export class TransactionalLaneSink implements LaneSink {
   private producer: Producer | null = null;
   private inflight: Promise<void> = Promise.resolve();
+  /** The outputs of the batch being written, as last fitted for sending. */
+  private written: Batch<Outbound> = [];
   private closed = false;
   private aborted = false;
 
@@ -72,13 +74,20 @@ export class TransactionalLaneSink implements LaneSink {
     return producer;
   }
 
-  write(batch: Batch<Outbound>): Promise<void> {
+  write(batch: Batch<Outbound>): Promise<Batch<Outbound>> {
     const run = this.inflight.then(() => this.writeWithRetry(batch));
-    this.inflight = run.catch(() => undefined);
+    this.inflight = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
-  private async writeWithRetry(batch: Batch<Outbound>): Promise<void> {
+  /** Resolves with the outputs as the committed transaction wrote them (see LaneSink.write). */
+  private async writeWithRetry(batch: Batch<Outbound>): Promise<Batch<Outbound>> {
+    // Writes run one at a time: the committed attempt's fitted outputs (also when a failed-looking
+    // attempt turns out to have committed and reconnect() skips the rewrite).
+    this.written = batch;
     // Attempts that failed because the broker was away do not count: the broker watchdog
     // (kafka.unavailablePatienceMs) bounds that wait and aborts the lane, which ends this loop.
     let counted = 0;
@@ -89,7 +98,7 @@ export class TransactionalLaneSink implements LaneSink {
       try {
         if (this.producer === null) await this.reconnect(batch, shrink);
         else await this.writeOnce(batch, shrink);
-        return;
+        return this.written;
       } catch (err) {
         if (err instanceof SinkError && err.code !== 'SINK_WRITE_FAILED') throw err;
         const tooLarge = this.o.limits !== undefined && isMessageTooLargeError(err) && shrink < MAX_SHRINK;
@@ -146,6 +155,7 @@ export class TransactionalLaneSink implements LaneSink {
     const chunks = fittedForSend(batch, this.o.limits, shrink, {
       log: this.o.log,
       onFitted: this.o.onFitted,
+      onOutputs: (outputs) => (this.written = outputs),
     });
     const txn = await producer.transaction();
     try {
