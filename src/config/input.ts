@@ -12,7 +12,7 @@ export const limitsSection = z
   .object({
     /** More turns than this: TOO_MANY_TURNS. */
     maxTurns: z.number().int().positive().default(DEFAULT_LIMITS.maxTurns),
-    /** More token_ids (summed over turns) than this: TOO_MANY_TOKENS. */
+    /** More tokens than this (token_ids at validation; text turns too, once tokenized by the scorer/trainer): TOO_MANY_TOKENS. */
     maxTokens: z.number().int().positive().default(DEFAULT_LIMITS.maxTokens),
     /** Encoded value (or JSONL line) longer than this many bytes: RECORD_TOO_LARGE, checked before decoding. */
     maxBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxBytes),
