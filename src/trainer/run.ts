@@ -279,6 +279,76 @@ interface RunParts {
   setFatal: (err: unknown) => void;
 }
 
+/**
+ * The records of a fetched batch this lineage has not seen yet, decoded; undecodable ones are
+ * rejected (dead-lettered by the loop). Stops early when the consumer stops or the batch goes stale.
+ */
+async function decodeBatch(
+  batch: EachBatchPayload['batch'],
+  booted: Booted,
+  codecs: TrainerCodecs,
+  o: { resolveOffset: (offset: string) => void; running: () => boolean },
+): Promise<{ records: InputRecord[]; rejected: Rejected[] }> {
+  const records: InputRecord[] = [];
+  const rejected: Rejected[] = [];
+  for (const m of batch.messages) {
+    if (!o.running()) break;
+    if (booted.ledger.deliver(batch.topic, batch.partition, m.offset)) {
+      const base = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key,
+        raw: m.value,
+        headers: (m.headers ?? {}) as InputRecord['headers'],
+      };
+      try {
+        records.push({ ...base, value: await codecs.decodeScored(m.value) });
+      } catch (err) {
+        if (!(err instanceof PrismError)) throw err;
+        rejected.push({ record: base, error: err });
+      }
+    }
+    o.resolveOffset(m.offset);
+  }
+  return { records, rejected };
+}
+
+/**
+ * Group membership and broker liveness for readiness and the watchdog; on joining, seeks every
+ * assigned partition to this lineage's position (past every record it trained, dead-lettered or holds).
+ */
+function trackMembership(
+  p: RunParts,
+  booted: Booted,
+  onCrash: (restart: boolean, error: Error) => void,
+): void {
+  const { consumer, inputTopic, log } = p;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    p.status.joined = true;
+    const parts = payload.memberAssignment[inputTopic] ?? [];
+    for (const partition of parts) {
+      const progress = booted.ledger.get(inputTopic, partition);
+      if (progress === undefined) continue;
+      const offset = progress.fetchPosition.toString();
+      consumer.seek({ topic: inputTopic, partition, offset });
+      log.info({ partition, offset }, 'seek to lineage position');
+    }
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    p.status.joined = false;
+    onCrash(payload.restart, payload.error);
+  });
+  consumer.on(consumer.events.REBALANCING, () => {
+    p.status.joined = false;
+  });
+  const brokerOk = (): void => {
+    p.status.lastBrokerOkAt = Date.now();
+  };
+  consumer.on(consumer.events.REQUEST, brokerOk);
+  consumer.on(consumer.events.HEARTBEAT, brokerOk);
+}
+
 /** The trainer's idle ticker, shared with its shutdown. */
 interface TickerTimers {
   ticker: NodeJS.Timeout | undefined;
@@ -349,36 +419,15 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   const lifecycle = trainerLifecycle(p, serial, timers);
   const fail = (err: unknown): void => void lifecycle.fail(err);
 
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    p.status.joined = true;
-    // Resume exactly where this lineage is: past every record it trained, dead-lettered or holds.
-    const parts = payload.memberAssignment[inputTopic] ?? [];
-    for (const partition of parts) {
-      const progress = booted.ledger.get(inputTopic, partition);
-      if (progress === undefined) continue;
-      const offset = progress.fetchPosition.toString();
-      consumer.seek({ topic: inputTopic, partition, offset });
-      log.info({ partition, offset }, 'seek to lineage position');
-    }
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    p.status.joined = false;
-    // A restarted consumer gets a new runner; the old one's heartbeat must not be reused.
-    heartbeatFn = undefined;
-    if (!payload.restart) fail(payload.error);
-  });
-  consumer.on(consumer.events.REBALANCING, () => {
-    p.status.joined = false;
-  });
-  const brokerOk = (): void => {
-    p.status.lastBrokerOkAt = Date.now();
-  };
-  consumer.on(consumer.events.REQUEST, brokerOk);
-  consumer.on(consumer.events.HEARTBEAT, brokerOk);
-
   // kafkajs heartbeats only between batches, and its payload heartbeat() is the runner's
   // (it reads the group's current member/generation), so the latest one is kept for the ticker.
   let heartbeatFn: (() => Promise<void>) | undefined;
+  trackMembership(p, booted, (restart, error) => {
+    // A restarted consumer gets a new runner; the old one's heartbeat must not be reused.
+    heartbeatFn = undefined;
+    if (!restart) fail(error);
+  });
+
   const heartbeatEveryMs = Math.max(250, Math.min(3000, Math.floor(p.cfg.sessionTimeoutMs / 3)));
   // A heartbeat lost to a broker restart or a rebalance is not fatal: kafkajs rejoins on its
   // next request, and the lineage (not the group generation) decides what is trained.
@@ -405,28 +454,10 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
       heartbeatEveryMs,
       serial(async () => {
         if (lifecycle.stopping) return;
-        const records: InputRecord[] = [];
-        const rejected: Rejected[] = [];
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale()) break;
-          if (booted.ledger.deliver(batch.topic, batch.partition, m.offset)) {
-            const base = {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: m.offset,
-              key: m.key,
-              raw: m.value,
-              headers: (m.headers ?? {}) as InputRecord['headers'],
-            };
-            try {
-              records.push({ ...base, value: await codecs.decodeScored(m.value) });
-            } catch (err) {
-              if (!(err instanceof PrismError)) throw err;
-              rejected.push({ record: base, error: err });
-            }
-          }
-          resolveOffset(m.offset);
-        }
+        const { records, rejected } = await decodeBatch(batch, booted, codecs, {
+          resolveOffset,
+          running: () => isRunning() && !isStale(),
+        });
         await loop.reject(rejected);
         await loop.offer(records);
         await loop.pump(beat);
