@@ -166,6 +166,19 @@ describe('hostile input through prism run', () => {
       },
       { key: 'bad-utf8', value: withUtf8Hole, code: 'INVALID_UTF8' },
       { key: 'empty', value: null, code: 'DECODE_EMPTY' },
+      {
+        // Text only (no token_ids): over input.limits.maxTokens once the scorer tokenizes it.
+        key: 'text-too-many-tokens',
+        value: await avro.encode({
+          ...valid(6),
+          id: 'text-too-many-tokens',
+          turns: [
+            { role: 'user', content: 'hi', token_ids: null, logprobs: null },
+            { role: 'assistant', content: 'x'.repeat(5000), token_ids: null, logprobs: null },
+          ],
+        }),
+        code: 'TOO_MANY_TOKENS',
+      },
     ];
     const messages: Message[] = [];
     const keys: string[] = [];
@@ -177,6 +190,11 @@ describe('hostile input through prism run', () => {
         messages.push({ key: h.key, value: h.value });
         keys.push(h.key);
       }
+    }
+    // Hostile kinds beyond the ten interleaved slots go at the end.
+    for (const h of hostile.slice(10)) {
+      messages.push({ key: h.key, value: h.value });
+      keys.push(h.key);
     }
     const topic = await writeMessages('hostile-in', messages);
     const input: InputTopic = { topic, keys, poisonKeys: hostile.map((h) => h.key) };
@@ -191,6 +209,8 @@ describe('hostile input through prism run', () => {
         'arbitration.policy': 'threshold',
         'arbitration.threshold': 0.5,
         'input.limits.maxBytes': 100_000,
+        // The valid records tokenize to about 130 tokens; text-too-many-tokens to about 5,000.
+        'input.limits.maxTokens': 2_000,
         'batch.size': 12,
         'batch.maxWaitMs': 200,
       }),
