@@ -125,7 +125,7 @@ describe('scorer config section', () => {
   });
 
   it('rejects unknown keys and backends', () => {
-    expect(() => scorerSection.parse({ backend: 'webgpu' })).toThrow();
+    expect(() => scorerSection.parse({ backend: 'metal' })).toThrow();
     expect(() => scorerSection.parse({ bacthSize: 8 })).toThrow();
   });
 });
