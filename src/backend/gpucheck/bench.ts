@@ -116,6 +116,7 @@ async function loopRow(model: LlamaModel, base: GpuRow, ctx: BenchContext): Prom
       done++;
     }
     const ms = now() - t0;
+    if (done === 0) return { ...base, status: 'skipped: time budget (after the warm-up)' };
     const perTraj =
       fm.forward(T) + fm.backwardActivations(T) + (all ? fm.allWeightGrads(T) : fm.projectionWeightGrads(T));
     const status = done < base.batch ? `ok: ${done} of ${base.batch} trajectories timed` : 'ok';

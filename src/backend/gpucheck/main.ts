@@ -140,9 +140,10 @@ async function agreement(args: Args, res: GpuCheckResult, deadline: number): Pro
 async function rows(args: Args, res: GpuCheckResult, ctx: BenchContext): Promise<void> {
   const paths: RowPath[] = ['batched', 'per-trajectory', 'reference'];
   const models = benchModels(args, ctx.deadline);
-  // Small and short first: every model at the first T, then the next T.
-  for (const seq of args.seqs) {
-    for (const m of models) {
+  // Every model at the first T (smallest first); at longer T the largest first, so the ~0.5 B row that
+  // PyTorch on the same GPU also measures (torch_check.py's 0.5B at T = 2048) is reached before tiny/small.
+  for (const [i, seq] of args.seqs.entries()) {
+    for (const m of i === 0 ? models : [...models].reverse()) {
       const base = (path: RowPath, p: number): GpuRow => ({
         model: m.name,
         parameters: p,
@@ -218,7 +219,7 @@ async function main(): Promise<number> {
   flush(args.out, res);
   const ctx: BenchContext = {
     deadline: started + args.budgetS * 1000,
-    loopCapMs: 15_000,
+    loopCapMs: 10_000,
     peakTflops: res.peakFp32Tflops,
     chunkBytes: 1 << 30,
   };
