@@ -11,6 +11,7 @@ import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
+import { selectBackend } from '../backend/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ScorerBenchResult } from '../scorer/bench.ts';
@@ -155,6 +156,8 @@ async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridR
 /** Runs every configuration; a configuration that fails is reported with its error, never estimated. */
 export async function runTorchGrid(o: GridOptions): Promise<GridRow[]> {
   const python = torchPython(o.python);
+  // The --check cross-check scores in this process: on the same backend as the children, not tfjs's default.
+  if (o.check) await selectBackend(o.backend, { logger: o.logger });
   const rows: GridRow[] = [];
   for (const c of o.configs) {
     try {
