@@ -2,6 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GpuCheckResult } from '../../backend/gpucheck/result.ts';
 import { fmt, mdTable, pct, ratio, sig } from './format.ts';
+import type { TorchGpuDoc, TorchGpuPath } from './torch-gpu-section.ts';
 
 /**
  * BENCHMARKS.md's GPU section, from bench/results/gpu-*.json: the webgpu check written by
@@ -10,25 +11,9 @@ import { fmt, mdTable, pct, ratio, sig } from './format.ts';
  * section says the GPU figures are not yet measured; nothing is ever filled in by hand.
  */
 
-interface TorchPath {
-  status: string;
-  traj_per_s?: number;
-  tokens_per_s?: number;
-  tflops?: number;
-}
-interface TorchRow {
-  model: string;
-  dtype: string;
-  T: number;
-  B?: number;
-  status?: string;
-  service?: TorchPath;
-  paper_loop?: TorchPath;
-}
-export interface TorchCheckDoc {
-  meta: { device?: string; started_utc?: string; torch?: string };
-  rows: TorchRow[];
-}
+type TorchPath = TorchGpuPath;
+/** torch_check.py's document (issue 18); its own section is rendered by torch-gpu-section.ts. */
+export type TorchCheckDoc = TorchGpuDoc;
 
 export interface GpuResults {
   webgpu?: GpuCheckResult;
@@ -148,8 +133,11 @@ export function gpuSection(g: GpuResults): string {
   const r = g.webgpu;
   const how =
     "Made by `bash scripts/gpu/stage` here and `bash scripts/gpu/run` on the GPU host ([scripts/gpu/README.md](scripts/gpu/README.md)); copy `$OUT/gpu-webgpu.json` (and torch_check.py's `torch_check.json` as `gpu-torch.json`) to `bench/results/`, then `prism bench report`.";
-  if (r === undefined)
-    return `${HEAD}\n\n**GPU figures are not yet measured**: there is no \`bench/results/gpu-webgpu.json\`. ${how}`;
+  if (r === undefined) {
+    const torchNote =
+      g.torch === undefined ? '' : ' The PyTorch run on the GPU (torch_check.py) is reported in section 7.';
+    return `${HEAD}\n\n**GPU figures are not yet measured**: there is no \`bench/results/gpu-webgpu.json\`.${torchNote} ${how}`;
+  }
   if (r.status === 'no-gpu' || r.backend === undefined)
     return `${HEAD}\n\n**GPU figures are not yet measured**: the GPU check of ${r.startedAt} found no usable GPU adapter (${r.reason ?? 'no reason recorded'}). ${how}`;
   const a = r.backend.adapter;

@@ -14,6 +14,7 @@ import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.
 import { gpuSection, readGpuResults } from './gpu-section.ts';
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
 import { writePng } from './render.ts';
+import { torchGpuSection } from './torch-gpu-section.ts';
 
 export interface ReportOptions {
   resultsDir: string;
@@ -76,8 +77,11 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   }
   await mkdir(dirname(o.out), { recursive: true });
   // The GPU section (issue 13) comes last, from bench/results/gpu-*.json; it says so when nothing is measured.
-  const gpu = gpuSection(await readGpuResults(o.resultsDir));
+  const gpuResults = await readGpuResults(o.resultsDir);
+  const gpu = gpuSection(gpuResults);
+  // Issue 18: torch_check.py's run (the scorer service vs the paper loop on the GPU), its own section.
+  const torchGpu = torchGpuSection(gpuResults.torch);
   const md = benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures });
-  await writeFile(o.out, `${md.trimEnd()}\n\n${gpu}\n`);
+  await writeFile(o.out, `${md.trimEnd()}\n\n${gpu}\n${torchGpu === '' ? '' : `\n${torchGpu}\n`}`);
   return { path: o.out, figures: written, included };
 }
