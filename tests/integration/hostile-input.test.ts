@@ -307,7 +307,8 @@ describe('hostile input through prism run', () => {
     // A fixed, generous bound: the process (node + tfjs + kafkajs) idles near 200 MiB.
     expect(peakMiB).toBeLessThan(600);
     await note(annotate, `${n} tiny garbage records → DLQ; peak RSS ${peakMiB} MiB`);
-  }, 240_000);
+    // Bounds a hang only: waitUntilConsumed fails when the committed count stalls (loaded machines).
+  }, 900_000);
 
   it('a flood of maximum-size records stays bounded by consumer.maxInFlightBytes (peak RSS reported)', async ({
     annotate,
