@@ -35,9 +35,14 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The last lines of a child's log, for a wait that gives up. */
+/** prism's own error lines (not kafkajs' connection noise) and the last lines of a child's log. */
 function tail(p: RunningCli, name: string, lines = 15): string {
-  return `--- last ${lines} lines of ${name} ---\n${p.stderr().trimEnd().split('\n').slice(-lines).join('\n')}`;
+  const all = p.stderr().trimEnd().split('\n');
+  const errors = all.filter((l) => /"level":(50|60)/.test(l) && !l.includes('"kafkajs":')).slice(-5);
+  return (
+    `--- ${name}: exit code ${p.child.exitCode}; its own error lines ---\n${errors.join('\n')}\n` +
+    `--- last ${lines} lines of ${name} ---\n${all.slice(-lines).join('\n')}`
+  );
 }
 
 function cli(args: string[]): RunningCli {
