@@ -143,9 +143,9 @@ async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridR
       oursTrajPerSec: oursTps,
       torchTrajPerSec: t.out.trajectoriesPerSec,
       speedVsTorch: oursTps / t.out.trajectoriesPerSec,
-      oursPeakRssMB: ours.peakRssMB,
+      oursPeakRssMB: ours.peakRssMB ?? Number.NaN,
       torchPeakRssMB: t.peakMB,
-      rssVsTorch: ours.peakRssMB / t.peakMB,
+      rssVsTorch: (ours.peakRssMB ?? Number.NaN) / t.peakMB,
       maxRelNormDiff: maxRel,
     };
   } finally {

@@ -67,7 +67,7 @@ export interface ScorerBenchResult {
   /** The same in CPU time. */
   speedupVsReferenceCpu: number;
   /** Peak resident set size of this process so far (MiB): run one row per process to attribute it. */
-  peakRssMB: number;
+  peakRssMB?: number;
 }
 
 /** B trajectories of exactly `seq` scored positions: a quarter prompt, the rest assistant tokens. */
