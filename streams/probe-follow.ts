@@ -10,7 +10,7 @@ import type { SchemaRegistry } from '../src/schemas/registry.ts';
 import { openProbeModel, type ProbeIdentity } from '../src/scorer/open.ts';
 import { PrismScorer } from '../src/scorer/prism-scorer.ts';
 import type { TurnTokenizer } from '../src/tokenizer/types.ts';
-import { readManifest } from '../src/trainer/checkpoint/store.ts';
+import { checkpointStep, requireTopic } from './probe-follow-common.ts';
 import {
   FollowingScorer,
   startProbeFollow,
@@ -135,28 +135,4 @@ export async function openFollowingScorer(
     'probe follow mode: swapping verified checkpoints between micro-batches',
   );
   return { scorer, swaps, stop: () => follow.stop() };
-}
-
-/** The step of a prism checkpoint folder (so older updates are ignored), -1 for a plain model folder. */
-async function checkpointStep(dir: string | undefined): Promise<number> {
-  if (dir === undefined) return -1;
-  try {
-    return (await readManifest(dir)).step;
-  } catch {
-    return -1;
-  }
-}
-
-async function requireTopic(kafka: Kafka, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (!(await admin.listTopics()).includes(topic)) {
-      throw new ConfigError(
-        `topics.modelUpdates: topic "${topic}" does not exist; probe.mode "follow" reads the trainers' ModelUpdates from it (create it with "prism topics create" or start a trainer)`,
-      );
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }

@@ -2,7 +2,6 @@ import type { Kafka } from 'kafkajs';
 import type { Metric } from 'prom-client';
 import type { SchemaRegistryConfig } from '../src/config/input.ts';
 import type { ProbeConfig, RunScorerConfig } from '../src/config/schema.ts';
-import { ConfigError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import { createSchemaRegistry } from '../src/schemas/from-config.ts';
 import { DeterministicScorer, NoopScorer } from '../src/scorer/deterministic.ts';
@@ -53,12 +52,18 @@ export async function openRunScorer(
     case 'noop':
       return { scorer: new NoopScorer() };
     case 'torch': {
-      if (probe?.probe.mode === 'follow') {
-        throw new ConfigError(
-          'probe.mode "follow" is not supported with scorer.kind "torch" yet (the service can reload, but the follower is not wired); use probe.mode "frozen"',
-        );
-      }
       const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
+      if (probe?.probe.mode === 'follow') {
+        // Verified checkpoints are RELOADed into the service between micro-batches (issue 18).
+        const { openTorchFollowingScorer } = await import('./probe-follow-torch.ts');
+        const { scorer, swaps, readiness, stop } = await openTorchFollowingScorer(scorerConfig, {
+          ...probe,
+          registry: createSchemaRegistry(probe.schemaRegistry),
+          log,
+          maxTokens,
+        });
+        return { scorer, readiness, metrics: [swaps], stop };
+      }
       const { openTorchScorer } = await import('../src/scorer/torch/open.ts');
       const scorer = await openTorchScorer(scorerConfig, { logger: log, maxTokens });
       return { scorer, readiness: () => scorer.notReadyReason() };

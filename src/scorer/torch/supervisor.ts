@@ -38,6 +38,8 @@ export class ServiceSupervisor {
   private lastError: string | undefined = 'not started';
   private stopped = false;
   private readonly socketPath: string | undefined;
+  /** The last folder a RELOAD made the service serve (probe.mode follow): respawns and reconnects use it. */
+  private reloaded: { dir: string; sha256?: string } | undefined;
 
   constructor(o: SupervisorOptions) {
     this.o = o;
@@ -88,8 +90,10 @@ export class ServiceSupervisor {
 
   private async attempt(): Promise<ServiceConnection> {
     const { cfg } = this.o;
+    const modelDir = this.reloaded?.dir ?? this.o.modelDir;
+    let spawned = false;
     if (cfg.spawn && this.proc === undefined) {
-      if (this.o.modelDir === undefined) {
+      if (modelDir === undefined) {
         throw new TorchScorerError(
           'SERVICE_START_FAILED',
           'scorer.modelDir is required to spawn the torch scorer service',
@@ -97,7 +101,7 @@ export class ServiceSupervisor {
       }
       const proc = await spawnService({
         python: cfg.python,
-        modelDir: this.o.modelDir,
+        modelDir,
         socket: this.socketPath,
         port: cfg.port,
         device: cfg.device,
@@ -109,6 +113,7 @@ export class ServiceSupervisor {
         log: this.o.log,
       });
       this.proc = proc;
+      spawned = true;
       this.o.log.info(
         { servicePid: proc.pid, endpoint: describeEndpoint(proc.endpoint) },
         'torch scorer service spawned',
@@ -121,6 +126,15 @@ export class ServiceSupervisor {
       });
     }
     const conn = await ServiceConnection.open(this.endpointNow(), cfg.startupTimeoutMs);
+    if (!spawned && this.reloaded !== undefined) {
+      // A service we did not just start with the reloaded folder may serve an older model: reload it again.
+      try {
+        await conn.reload(this.reloaded.dir, this.reloaded.sha256);
+      } catch (err) {
+        conn.close();
+        throw err;
+      }
+    }
     void conn.closed.then((err) => {
       if (this.conn === conn) this.conn = undefined;
       this.lastError = err.message;
@@ -160,6 +174,21 @@ export class ServiceSupervisor {
         delay = Math.min(delay * 2, cfg.backoffMaxMs);
       }
     }
+  }
+
+  /**
+   * Makes the service serve another model folder (RELOAD, sha256 checked by the service). On success,
+   * later respawns start on it and reconnects reload it again; on failure the service keeps its model.
+   */
+  async reload(
+    dir: string,
+    sha256: string | undefined,
+    deadline: number,
+  ): Promise<{ modelId: string; modelVersion: string }> {
+    const conn = await this.connection(deadline);
+    const r = await conn.reload(dir, sha256);
+    this.reloaded = { dir, sha256 };
+    return r;
   }
 
   /** Closes the connection and stops a spawned service (SIGTERM, SIGKILL after 5 s). */

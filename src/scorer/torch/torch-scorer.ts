@@ -143,6 +143,15 @@ export class TorchScorer implements Scorer {
     return { ok: true, scores };
   }
 
+  /**
+   * probe.mode follow: makes the service serve another (verified) checkpoint folder, waiting up to
+   * scorer.torch.unavailablePatienceMs for the service; rejects (RELOAD_FAILED) if it refuses it.
+   */
+  async reload(dir: string, sha256: string): Promise<void> {
+    if (this.disposed) throw new TorchScorerError('SERVICE_UNAVAILABLE', 'the torch scorer was disposed');
+    await this.o.supervisor.reload(dir, sha256, Date.now() + this.o.unavailablePatienceMs);
+  }
+
   /** Why /readyz should say not ready, or undefined. */
   notReadyReason(): string | undefined {
     return this.o.supervisor.status().reason;
