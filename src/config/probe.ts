@@ -30,14 +30,14 @@ export const probeSection = z
 
 export type ProbeConfig = z.infer<typeof probeSection>;
 
-/** Cross-section rule, checked by the root schema: only the tfjs scorer has weights to swap. */
+/** Cross-section rule, checked by the root schema: the tfjs scorer swaps weights, the torch service reloads them. */
 export function probeScorerIssue(
   probe: ProbeConfig,
   scorerKind: string,
 ): { path: string[]; message: string } | undefined {
-  if (probe.mode !== 'follow' || scorerKind === 'prism') return undefined;
+  if (probe.mode !== 'follow' || scorerKind === 'prism' || scorerKind === 'torch') return undefined;
   return {
     path: ['probe', 'mode'],
-    message: `"follow" requires scorer.kind "prism" (the tfjs probe model); scorer.kind is "${scorerKind}"`,
+    message: `"follow" requires scorer.kind "prism" (the tfjs probe model) or "torch" (the PyTorch scorer service); scorer.kind is "${scorerKind}"`,
   };
 }

@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
 import { torchScorerSection } from '../../src/config/scorer.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ModelUpdate, Trajectory } from '../../src/schemas/types.ts';
@@ -300,5 +301,17 @@ describe('TorchFollowingScorer (probe.mode follow, scorer.kind torch)', () => {
     await expect(scorer.scoreBatch([traj('b')])).resolves.toHaveLength(1);
     expect(fake.log.slice(-2)).toEqual(['reload:/ckpt/v2:sha-v2', 'score@/ckpt/v2']);
     expect(scorer.probeModelVersion).toBe('v2');
+  });
+
+  it('is accepted by the configuration (probe.mode follow with scorer.kind torch)', () => {
+    const cfg = loadConfig({
+      env: {
+        PRISM_PROBE_MODE: 'follow',
+        PRISM_PROBE_FOLLOW_MODEL_ID: 'prism-sft',
+        PRISM_SCORER_KIND: 'torch',
+      },
+    });
+    expect(cfg.probe.mode).toBe('follow');
+    expect(cfg.scorer.kind).toBe('torch');
   });
 });
