@@ -47,10 +47,31 @@ export class TransactionalLaneSink implements LaneSink {
 
   private constructor(private readonly o: TransactionalSinkOptions) {}
 
+  /**
+   * The last sink opened per transactional.id in this process. A revoked or aborted lane's sink may
+   * still be inside a retry's re-initialisation (e.g. connecting while the broker restarts); if the
+   * next lane of the same partition initialised first, that late InitProducerId would bump the epoch
+   * and fence the new lane, and the partition would stall with no owner writing it. So a new sink
+   * waits until its predecessor has closed (its in-flight write settled) before it initialises.
+   */
+  private static readonly latest = new Map<string, TransactionalLaneSink>();
+
   /** Connects and initialises the producer id: this is the moment a zombie owner gets fenced. */
   static async open(options: TransactionalSinkOptions): Promise<TransactionalLaneSink> {
     const sink = new TransactionalLaneSink(options);
-    sink.producer = await sink.connect();
+    const previous = TransactionalLaneSink.latest.get(options.transactionalId);
+    TransactionalLaneSink.latest.set(options.transactionalId, sink);
+    if (previous !== undefined) {
+      previous.abort();
+      await previous.close().catch(() => undefined);
+    }
+    try {
+      sink.producer = await sink.connect();
+    } catch (err) {
+      if (TransactionalLaneSink.latest.get(options.transactionalId) === sink)
+        TransactionalLaneSink.latest.delete(options.transactionalId);
+      throw err;
+    }
     return sink;
   }
 
@@ -218,5 +239,7 @@ export class TransactionalLaneSink implements LaneSink {
     const producer = this.producer;
     this.producer = null;
     await producer?.disconnect().catch(() => undefined);
+    if (TransactionalLaneSink.latest.get(this.o.transactionalId) === this)
+      TransactionalLaneSink.latest.delete(this.o.transactionalId);
   }
 }

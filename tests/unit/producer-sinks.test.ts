@@ -159,6 +159,42 @@ describe('TransactionalLaneSink', () => {
     expect(k.calls).not.toContain('commit');
   });
 
+  it("a partition's next sink initialises only after the revoked sink's re-initialisation settled", async () => {
+    // Broker restart: the old lane's retry is still connecting when the partition's next lane opens. Had
+    // the new sink initialised first, the old one's late InitProducerId would fence it (a stalled partition).
+    const k = new FakeTxnKafka();
+    const old = await openSink(k);
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const connect = k.producer.bind(k);
+    k.producer = () => {
+      const p = connect();
+      if (k.producers === 2) {
+        const original = p.connect.bind(p);
+        p.connect = async () => {
+          await gate;
+          k.calls.push('old re-init');
+          return original();
+        };
+      }
+      return p;
+    };
+    k.fail.sendBatch = new Error('broker away');
+    const oldWrite = old.write([out(0, 'sft')]).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 500)); // the old sink is now blocked in its re-init
+    old.abort();
+    const next = openSink(k);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(k.producers).toBe(2); // the new sink has not connected yet
+    release();
+    const sink = await next;
+    expect(await oldWrite).toMatchObject({ code: 'LANE_ABORTED' });
+    const calls = k.calls.join(' ');
+    expect(calls.lastIndexOf('old re-init')).toBeLessThan(calls.lastIndexOf('connect'));
+    await sink.write([out(0, 'sft')]);
+    expect(k.committed).toBe('1');
+  });
+
   it('gives up with SINK_WRITE_FAILED after maxAttempts', async () => {
     const k = new FakeTxnKafka();
     const sink = await openSink(k, 1);
