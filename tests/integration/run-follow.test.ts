@@ -6,19 +6,15 @@
  * was committed, so every group is one micro-batch; scored_at (one per scorer call) confirms it.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { initModel, saveModel } from '../../src/model/llama.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import type { ModelUpdate, ScoredTrajectory } from '../../src/schemas/types.ts';
-import { CheckpointStore, type CheckpointRef } from '../../src/trainer/checkpoint/store.ts';
+import type { CheckpointRef } from '../../src/trainer/checkpoint/store.ts';
 import { startPipeline, type PipelineHandle } from '../../streams/app.ts';
 import { createTestTopic, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
 import {
@@ -32,84 +28,24 @@ import {
   waitFor,
 } from './run-fixtures.ts';
 
+import {
+  capturingLogger,
+  publish,
+  tinyModelFolder,
+  updateOf as updateOfFor,
+  writeCheckpoint as writeCheckpointFor,
+} from './follow-fixtures.ts';
+
 afterAll(() => removeTempDirs());
 
 const FOLLOW_ID = 'follow-tiny';
 const BATCH = 4;
 const registry = LocalSchemaRegistry.fromFile();
 
-/** What `prism model init --preset tiny --seed N --out DIR` writes (same functions, in-process). */
-async function tinyModelFolder(dir: string, seed: number): Promise<string> {
-  const m = initModel({ preset: 'tiny', arch: 'llama', seed });
-  await saveModel(m, dir);
-  m.dispose();
-  return dir;
-}
-
-/** A trainer-style checkpoint of another tiny model: atomic store + manifest with the right sha256. */
-async function writeCheckpoint(root: string, step: number): Promise<CheckpointRef> {
-  const m = initModel({ preset: 'tiny', arch: 'llama', seed: 1000 + step });
-  try {
-    return await new CheckpointStore(root, FOLLOW_ID).write({
-      step,
-      trainer: 'sft',
-      consumerGroup: 'run-follow-test',
-      parent: null,
-      offsets: [],
-      state: {},
-      metrics: {},
-      optimizerStep: step,
-      writeWeights: (dir) => saveModel(m, dir),
-      writeOptimizer: async (dir) => {
-        await writeFile(join(dir, 'optimizer.safetensors'), 'not needed by followers');
-        return 'optimizer.safetensors';
-      },
-    });
-  } finally {
-    m.dispose();
-  }
-}
-
-async function publish(topic: string, update: ModelUpdate): Promise<void> {
-  const codec = new RecordCodec('model-update', { format: 'avro', registry, topic });
-  const producer = testKafka('run-follow-updates').producer();
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [{ key: update.model_id, value: await codec.encode(update) }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-function updateOf(ref: CheckpointRef, overrides: Partial<ModelUpdate> = {}): ModelUpdate {
-  return {
-    model_id: FOLLOW_ID,
-    version: ref.manifest.version,
-    step: ref.manifest.step,
-    uri: pathToFileURL(ref.path).href,
-    sha256: ref.manifest.sha256,
-    created_at: ref.manifest.createdAt,
-    trainer: 'sft',
-    metrics: {},
-    ...overrides,
-  };
-}
-
-/** JSON log lines of the pipeline, kept for assertions. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { log: pino({ level: 'info' }, stream), lines };
-}
+const writeCheckpoint = (root: string, step: number) =>
+  writeCheckpointFor(root, step, FOLLOW_ID, 'run-follow-test');
+const updateOf = (ref: CheckpointRef, overrides: Partial<ModelUpdate> = {}) =>
+  updateOfFor(ref, FOLLOW_ID, overrides);
 
 /**
  * A follow-mode run on fresh topics (1 input partition): `batch(name)` produces one micro-batch
