@@ -35,6 +35,7 @@ export const BROKER_ERROR_CODES = [
   'BROKER_UNREACHABLE', // no broker answers at the configured address
   'BROKER_UNAVAILABLE', // a running process lost the broker for longer than kafka.unavailablePatienceMs
   'KAFKA_ADMIN_FAILED', // an admin request (create/list topics) was rejected
+  'KAFKA_OFFSETS_UNAVAILABLE', // a topic's end offsets stayed unavailable (leadership never settled)
 ] as const;
 export type BrokerErrorCode = (typeof BROKER_ERROR_CODES)[number];
 

@@ -12,7 +12,7 @@ import type { Message } from 'kafkajs';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
-import { createTestTopic, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
+import { createTestTopic, endOffsets, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
 import { waitForCount, waitUntil } from './helpers/wait.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -182,13 +182,8 @@ export async function committedTotal(group: string, topic: string): Promise<bigi
 }
 
 export async function endTotal(topic: string): Promise<bigint> {
-  const admin = testKafka('prism-test-offsets').admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + BigInt(p.offset), 0n);
-  } finally {
-    await admin.disconnect();
-  }
+  const ends = await endOffsets(testKafka('prism-test-offsets'), topic);
+  return [...ends.values()].reduce((sum, end) => sum + end, 0n);
 }
 
 /** Polls until `cond()` holds (no timing assertion: the budget only bounds a hang; helpers/wait.ts). */

@@ -11,7 +11,7 @@ import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import type { ScoredTrajectory } from '../../src/schemas/types.ts';
 import type { TrainerRunConfig } from '../../src/trainer/run.ts';
 import { tinyModel } from '../unit/trainer-fixtures.ts';
-import { testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
+import { endOffsets, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
 import { waitUntil } from './helpers/wait.ts';
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {
@@ -128,10 +128,7 @@ export interface RawRecord {
 /** Every record currently in `topic` with raw bytes (readAllRecords decodes values as UTF-8). */
 export async function readRaw(topic: string, timeoutMs = 30_000): Promise<RawRecord[]> {
   const kafka = testKafka('train-test-raw-reader');
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.offset)]));
-  await admin.disconnect();
+  const ends = await endOffsets(kafka, topic);
   const total = [...ends.values()].reduce((a, b) => a + b, 0n);
   const out: RawRecord[] = [];
   if (total === 0n) return out;

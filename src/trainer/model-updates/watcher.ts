@@ -4,6 +4,7 @@ import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelUpdate } from '../../schemas/types.ts';
 import type { ModelFollower } from './follower.ts';
+import { fetchEndOffsets } from '../../kafka/admin/end-offsets.ts';
 
 export interface WatcherOptions {
   kafka: Kafka;
@@ -34,7 +35,7 @@ export async function watchModelUpdates<M>(
   await admin.connect();
   let ends: Map<number, bigint>;
   try {
-    ends = new Map((await admin.fetchTopicOffsets(o.topic)).map((p) => [p.partition, BigInt(p.offset)]));
+    ends = await fetchEndOffsets(admin, o.topic);
   } finally {
     await admin.disconnect();
   }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, ITopicConfig, Kafka } from 'kafkajs';
 import { inject } from 'vitest';
+import { fetchEndOffsets } from '../../../src/kafka/admin/end-offsets.ts';
 import { createKafka } from '../../../src/kafka/client.ts';
 import { waitUntil } from './wait.ts';
 
@@ -106,14 +107,13 @@ export interface ReadAllOptions {
 }
 
 /** End offsets per partition as the isolation level sees them (LSO for read_committed). */
-async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     // kafkajs' admin ListOffsets uses READ_COMMITTED: the last stable offset. Every committed or
     // aborted transaction before the call is below it.
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.map((o) => [o.partition, BigInt(o.offset)]));
+    return await fetchEndOffsets(admin, topic);
   } finally {
     await admin.disconnect();
   }
