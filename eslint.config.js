@@ -37,6 +37,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // House standard: no function over 100 lines (tests excluded).
+  {
+    files: ['src/**/*.ts', 'streams/**/*.ts', 'scripts/**/*.ts', 'bin/**/*.{js,mjs,ts}'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 100, skipBlankLines: true, skipComments: true }],
+    },
+  },
   // The pure core computes; adapters (streams/, src/runtime/, src/kafka/, src/cli/, …) do I/O.
   // Type-only imports (e.g. a config section's type) carry no dependency and stay allowed.
   {
