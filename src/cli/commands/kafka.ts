@@ -71,6 +71,51 @@ function describe(state: BrokerState): string {
   );
 }
 
+interface UpOptions {
+  kafkaVersion: string;
+  port: number;
+  controllerPort: number;
+  secure?: boolean;
+  securePort: number;
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  const version = parseKafkaVersion(opts.kafkaVersion);
+  const report = fetchReporter(version);
+  const res = await localBrokerUp({
+    version,
+    clientPort: opts.port,
+    controllerPort: opts.controllerPort,
+    securePort: opts.secure === true ? opts.securePort : undefined,
+    onFetchProgress: report.progress,
+    onFetchDone: report.stop,
+  });
+  if (!res.started) {
+    process.stdout.write(`already running: ${describe(res.state)}\n`);
+    if (
+      res.state.version !== version ||
+      res.state.clientPort !== opts.port ||
+      (opts.secure === true) !== (res.state.secure !== undefined)
+    ) {
+      process.stderr.write(
+        'note: it differs from the requested version/port; run `prism kafka down` first to change it\n',
+      );
+    }
+    return;
+  }
+  process.stdout.write(`started: ${describe(res.state)}\n`);
+  process.stdout.write(
+    `brokers: ${brokerAddress(res.state)}  (PRISM_KAFKA_BROKERS=${brokerAddress(res.state)})\n`,
+  );
+  const sec = res.state.secure;
+  if (sec !== undefined) {
+    process.stdout.write(
+      `secure clients: PRISM_KAFKA_BROKERS=127.0.0.1:${sec.port} PRISM_KAFKA_SSL_CA_FILE=${sec.caFile} ` +
+        `PRISM_KAFKA_SASL_MECHANISM=${sec.mechanism} PRISM_KAFKA_SASL_USERNAME=${sec.username} PRISM_KAFKA_SASL_PASSWORD_FILE=${sec.passwordFile}\n`,
+    );
+  }
+}
+
 export function register(program: Command): void {
   const kafka = program
     .command('kafka')
@@ -100,50 +145,7 @@ export function register(program: Command): void {
     .option('--controller-port <n>', 'KRaft controller port on 127.0.0.1', parsePort, DEFAULT_CONTROLLER_PORT)
     .option('--secure', 'also listen with SASL_SSL (SCRAM-SHA-512 user + self-signed CA in the run dir)')
     .option('--secure-port <n>', 'SASL_SSL port on 127.0.0.1 (with --secure)', parsePort, DEFAULT_SECURE_PORT)
-    .action(
-      async (opts: {
-        kafkaVersion: string;
-        port: number;
-        controllerPort: number;
-        secure?: boolean;
-        securePort: number;
-      }) => {
-        const version = parseKafkaVersion(opts.kafkaVersion);
-        const report = fetchReporter(version);
-        const res = await localBrokerUp({
-          version,
-          clientPort: opts.port,
-          controllerPort: opts.controllerPort,
-          securePort: opts.secure === true ? opts.securePort : undefined,
-          onFetchProgress: report.progress,
-          onFetchDone: report.stop,
-        });
-        if (!res.started) {
-          process.stdout.write(`already running: ${describe(res.state)}\n`);
-          if (
-            res.state.version !== version ||
-            res.state.clientPort !== opts.port ||
-            (opts.secure === true) !== (res.state.secure !== undefined)
-          ) {
-            process.stderr.write(
-              'note: it differs from the requested version/port; run `prism kafka down` first to change it\n',
-            );
-          }
-          return;
-        }
-        process.stdout.write(`started: ${describe(res.state)}\n`);
-        process.stdout.write(
-          `brokers: ${brokerAddress(res.state)}  (PRISM_KAFKA_BROKERS=${brokerAddress(res.state)})\n`,
-        );
-        const sec = res.state.secure;
-        if (sec !== undefined) {
-          process.stdout.write(
-            `secure clients: PRISM_KAFKA_BROKERS=127.0.0.1:${sec.port} PRISM_KAFKA_SSL_CA_FILE=${sec.caFile} ` +
-              `PRISM_KAFKA_SASL_MECHANISM=${sec.mechanism} PRISM_KAFKA_SASL_USERNAME=${sec.username} PRISM_KAFKA_SASL_PASSWORD_FILE=${sec.passwordFile}\n`,
-          );
-        }
-      },
-    );
+    .action(up);
 
   kafka
     .command('down')
