@@ -52,6 +52,109 @@ async function secretFile(path: string, value: string): Promise<void> {
   await chmod(path, 0o600); // an existing file keeps its mode on writeFile
 }
 
+/** Validity of the throw-away certificates, in days. */
+const CERT_DAYS = '825';
+
+/** Self-signed CA (ca.key, ca.pem). */
+async function createCa(dir: string): Promise<void> {
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      CERT_DAYS,
+      '-subj',
+      '/CN=prism-stream local Kafka CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+}
+
+/** Broker key and signing request (broker.key, broker.csr). */
+async function createBrokerKey(dir: string): Promise<void> {
+  await openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'broker.key',
+      '-out',
+      'broker.csr',
+      '-subj',
+      '/CN=localhost',
+    ],
+    dir,
+  );
+}
+
+/** Broker certificate signed by the CA, SAN from broker-ext.cnf (broker.pem). */
+async function signBrokerCert(dir: string): Promise<void> {
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'broker.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'broker.pem',
+      '-days',
+      CERT_DAYS,
+      '-extfile',
+      'broker-ext.cnf',
+    ],
+    dir,
+  );
+}
+
+/** PKCS#12 keystore of key + chain (broker.p12), protected by the keystore password file. */
+async function exportKeystore(dir: string, keystorePasswordFile: string): Promise<void> {
+  await openssl(
+    [
+      'pkcs12',
+      '-export',
+      '-in',
+      'broker.pem',
+      '-inkey',
+      'broker.key',
+      '-certfile',
+      'ca.pem',
+      '-name',
+      'broker',
+      '-out',
+      'broker.p12',
+      '-passout',
+      `file:${keystorePasswordFile}`,
+    ],
+    dir,
+  );
+}
+
+/** The CA, the broker certificate and its keystore, in that order (each step reads the last one's files). */
+async function issueCertificates(dir: string, keystorePasswordFile: string): Promise<void> {
+  await createCa(dir);
+  await createBrokerKey(dir);
+  await signBrokerCert(dir);
+  await exportKeystore(dir, keystorePasswordFile);
+}
+
 /** Fresh CA, broker key/cert and passwords in `<runDir>/secure` (regenerated on every start). */
 export async function createSecureMaterial(
   runDir: string,
@@ -78,83 +181,7 @@ export async function createSecureMaterial(
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
       'extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
   );
-  const days = '825';
-  await openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      days,
-      '-subj',
-      '/CN=prism-stream local Kafka CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'broker.key',
-      '-out',
-      'broker.csr',
-      '-subj',
-      '/CN=localhost',
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'broker.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'broker.pem',
-      '-days',
-      days,
-      '-extfile',
-      'broker-ext.cnf',
-    ],
-    dir,
-  );
-  await openssl(
-    [
-      'pkcs12',
-      '-export',
-      '-in',
-      'broker.pem',
-      '-inkey',
-      'broker.key',
-      '-certfile',
-      'ca.pem',
-      '-name',
-      'broker',
-      '-out',
-      'broker.p12',
-      '-passout',
-      `file:${m.keystorePasswordFile}`,
-    ],
-    dir,
-  );
+  await issueCertificates(dir, m.keystorePasswordFile);
   await Promise.all(['ca.key', 'broker.key', 'broker.p12'].map((f) => chmod(join(dir, f), 0o600)));
   return m;
 }
