@@ -4,11 +4,22 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerError } from '../../errors.ts';
-import { brokerJvmArgs, formatJvmArgs, loadLogConfigs, renderServerProperties } from './config.ts';
+import {
+  brokerJvmArgs,
+  formatJvmArgs,
+  loadLogConfigs,
+  renderServerProperties,
+  type LogConfigFiles,
+} from './config.ts';
 import { execCollect, tailLines } from './exec.ts';
 import { canConnect, isPortFree } from './net.ts';
 import { deployLocalDir } from './paths.ts';
-import { createSecureMaterial, scramFormatArgs, secureServerProperties } from './secure.ts';
+import {
+  createSecureMaterial,
+  scramFormatArgs,
+  secureServerProperties,
+  type SecureMaterial,
+} from './secure.ts';
 import { requireJava } from './prerequisites.ts';
 import { brokerAddress, clearState, writeState, type BrokerState } from './state.ts';
 import type { KafkaVersion } from './versions.ts';
@@ -106,40 +117,60 @@ async function assertPortsFree(ports: readonly number[]): Promise<void> {
   }
 }
 
-/**
- * Format a fresh data dir, start the broker JVM and wait until its client port accepts TCP (which
- * Kafka opens only once the broker is registered and unfenced). Polls every 250 ms; fails fast with
- * the log tail if the JVM dies, and stops it if the budget runs out.
- */
-export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState> {
-  const java = await requireJava();
-  await assertPortsFree([
-    opts.clientPort,
-    opts.controllerPort,
-    ...(opts.securePort === undefined ? [] : [opts.securePort]),
-  ]);
+/** Where one start puts its files. */
+interface BrokerLayout {
+  runDir: string;
+  dataDir: string;
+  logsDir: string;
+  tmpDir: string;
+  serverPropertiesPath: string;
+}
 
+function brokerLayout(opts: StartBrokerOptions): BrokerLayout {
   const runDir = resolve(opts.runDir);
-  const dataDir = resolve(opts.dataDir ?? join(runDir, 'data'));
-  const logsDir = join(runDir, 'logs');
-  const tmpDir = join(runDir, 'tmp');
-  const serverPropertiesPath = join(runDir, 'server.properties');
-  const state: BrokerState = {
+  return {
+    runDir,
+    dataDir: resolve(opts.dataDir ?? join(runDir, 'data')),
+    logsDir: join(runDir, 'logs'),
+    tmpDir: join(runDir, 'tmp'),
+    serverPropertiesPath: join(runDir, 'server.properties'),
+  };
+}
+
+function initialState(opts: StartBrokerOptions, layout: BrokerLayout): BrokerState {
+  return {
     pid: 0,
     version: opts.version,
     host: HOST,
     clientPort: opts.clientPort,
     controllerPort: opts.controllerPort,
-    runDir,
-    dataDir,
-    serverPropertiesPath,
-    logPath: join(logsDir, 'server.log'),
-    outPath: join(runDir, 'kafka.out'),
+    runDir: layout.runDir,
+    dataDir: layout.dataDir,
+    serverPropertiesPath: layout.serverPropertiesPath,
+    logPath: join(layout.logsDir, 'server.log'),
+    outPath: join(layout.runDir, 'kafka.out'),
     startedAt: new Date().toISOString(),
   };
+}
 
+interface PreparedRunDir {
+  /** undefined without --secure */
+  material: SecureMaterial | undefined;
+  logs: LogConfigFiles;
+}
+
+/**
+ * Fresh (or kept) data dir, empty logs, the secure material when asked for, server.properties and
+ * the log configurations in the run dir.
+ */
+async function prepareRunDir(
+  opts: StartBrokerOptions,
+  layout: BrokerLayout,
+  state: BrokerState,
+): Promise<PreparedRunDir> {
+  const { runDir, dataDir, serverPropertiesPath } = layout;
   if (opts.keepData !== true) await rm(dataDir, { recursive: true, force: true });
-  await Promise.all([dataDir, logsDir, tmpDir].map((d) => mkdir(d, { recursive: true })));
+  await Promise.all([dataDir, layout.logsDir, layout.tmpDir].map((d) => mkdir(d, { recursive: true })));
   await Promise.all([rm(state.logPath, { force: true }), rm(state.outPath, { force: true })]);
   const material = opts.securePort === undefined ? undefined : await createSecureMaterial(runDir);
   if (material !== undefined && opts.securePort !== undefined) {
@@ -169,27 +200,45 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
   const templates = deployLocalDir();
   await copyFile(join(templates, logs.serverFile), join(runDir, logs.serverFile));
   await copyFile(join(templates, logs.toolsFile), join(runDir, logs.toolsFile));
+  return { material, logs };
+}
 
+/** StorageTool `format` of the data dir (with the SCRAM user when secure). */
+async function formatStorage(
+  java: string,
+  opts: StartBrokerOptions,
+  layout: BrokerLayout,
+  { material, logs }: PreparedRunDir,
+): Promise<void> {
   const format = await execCollect(
     java,
     formatJvmArgs(
       {
         version: opts.version,
         libsDir: opts.libsDir,
-        tmpDir,
-        toolsLogConfigPath: join(runDir, logs.toolsFile),
+        tmpDir: layout.tmpDir,
+        toolsLogConfigPath: join(layout.runDir, logs.toolsFile),
       },
-      serverPropertiesPath,
+      layout.serverPropertiesPath,
       material === undefined ? [] : scramFormatArgs(material),
     ),
   );
   if (format.code !== 0) {
     throw new BrokerError(
       'BROKER_FORMAT_FAILED',
-      `formatting ${dataDir} failed (exit ${format.code ?? format.signal}):\n${scrub(tailLines(format.output, 20), material?.password)}`,
+      `formatting ${layout.dataDir} failed (exit ${format.code ?? format.signal}):\n${scrub(tailLines(format.output, 20), material?.password)}`,
     );
   }
+}
 
+/** Spawns the broker JVM (output appended to kafka.out) and records its pid in `state`. */
+function spawnBroker(
+  java: string,
+  opts: StartBrokerOptions,
+  layout: BrokerLayout,
+  logs: LogConfigFiles,
+  state: BrokerState,
+): { exited: () => boolean } {
   const out = openSync(state.outPath, 'a');
   let exited = false;
   try {
@@ -199,14 +248,14 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
         {
           version: opts.version,
           libsDir: opts.libsDir,
-          logsDir,
-          logConfigPath: join(runDir, logs.serverFile),
-          tmpDir,
+          logsDir: layout.logsDir,
+          logConfigPath: join(layout.runDir, logs.serverFile),
+          tmpDir: layout.tmpDir,
           heapMb: opts.heapMb,
         },
-        serverPropertiesPath,
+        layout.serverPropertiesPath,
       ),
-      { cwd: runDir, detached: opts.detached ?? true, stdio: ['ignore', out, out] },
+      { cwd: layout.runDir, detached: opts.detached ?? true, stdio: ['ignore', out, out] },
     );
     child.once('exit', () => {
       exited = true;
@@ -220,14 +269,20 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
   } finally {
     closeSync(out);
   }
-  // Recorded before readiness, so `prism kafka down` can stop a start that is interrupted.
-  await writeState(state);
+  return { exited: () => exited };
+}
 
+/** Polls the client port every 250 ms until it accepts TCP; fails fast if the JVM dies, stops it on timeout. */
+async function awaitBrokerReady(
+  opts: StartBrokerOptions,
+  state: BrokerState,
+  exited: () => boolean,
+): Promise<BrokerState> {
   const budget = opts.startTimeoutMs ?? 60_000;
   const deadline = Date.now() + budget;
   while (Date.now() < deadline) {
-    if (exited || !pidAlive(state.pid)) {
-      await clearState(runDir);
+    if (exited() || !pidAlive(state.pid)) {
+      await clearState(state.runDir);
       throw new BrokerError(
         'BROKER_EXITED',
         `Kafka ${opts.version} exited during start-up (pid ${state.pid}):\n${await logTail(state)}`,
@@ -242,6 +297,28 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState
     'BROKER_START_TIMEOUT',
     `Kafka ${opts.version} did not accept connections on ${brokerAddress(state)} within ${budget / 1000} s:\n${tail}`,
   );
+}
+
+/**
+ * Format a fresh data dir, start the broker JVM and wait until its client port accepts TCP (which
+ * Kafka opens only once the broker is registered and unfenced). Polls every 250 ms; fails fast with
+ * the log tail if the JVM dies, and stops it if the budget runs out.
+ */
+export async function startBroker(opts: StartBrokerOptions): Promise<BrokerState> {
+  const java = await requireJava();
+  await assertPortsFree([
+    opts.clientPort,
+    opts.controllerPort,
+    ...(opts.securePort === undefined ? [] : [opts.securePort]),
+  ]);
+  const layout = brokerLayout(opts);
+  const state = initialState(opts, layout);
+  const prepared = await prepareRunDir(opts, layout, state);
+  await formatStorage(java, opts, layout, prepared);
+  const { exited } = spawnBroker(java, opts, layout, prepared.logs, state);
+  // Recorded before readiness, so `prism kafka down` can stop a start that is interrupted.
+  await writeState(state);
+  return awaitBrokerReady(opts, state, exited);
 }
 
 export interface StopBrokerOptions {
