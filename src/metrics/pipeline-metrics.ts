@@ -19,6 +19,179 @@ export interface MetricsSources {
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+/** Throughput and latency: records in and out, dead letters, batch sizes, scoring and end-to-end time. */
+function flowMetrics(r: Registry) {
+  return {
+    recordsIn: new Counter({
+      name: 'prism_records_in_total',
+      help: 'Input records handed to the pipeline',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [r],
+    }),
+    recordsOut: new Counter({
+      name: 'prism_records_out_total',
+      help: 'Committed outputs by route (SFT, RL, DLQ)',
+      labelNames: ['route'] as const,
+      registers: [r],
+    }),
+    deadLetters: new Counter({
+      name: 'prism_dlq_records_total',
+      help: 'Committed dead-letter records by reason code and stage',
+      labelNames: ['reason', 'stage'] as const,
+      registers: [r],
+    }),
+    batchSize: new Histogram({
+      name: 'prism_batch_size',
+      help: 'Records per scored micro-batch',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [r],
+    }),
+    scoringSeconds: new Histogram({
+      name: 'prism_scoring_seconds',
+      help: 'Scorer time per micro-batch',
+      buckets: SECONDS,
+      registers: [r],
+    }),
+    endToEndSeconds: new Histogram({
+      name: 'prism_end_to_end_seconds',
+      help: 'Input record timestamp to commit of its output',
+      buckets: SECONDS,
+      registers: [r],
+    }),
+  };
+}
+
+/** Kafka positions and lifecycle: consumer lag, records in flight, transactions, rebalances. */
+function kafkaMetrics(
+  r: Registry,
+  positions: { highWatermarks: ReadonlyMap<string, bigint>; committedNext: ReadonlyMap<string, bigint> },
+  sources: MetricsSources,
+) {
+  const { highWatermarks, committedNext } = positions;
+  return {
+    consumerLag: new Gauge({
+      name: 'prism_consumer_lag',
+      help: 'Records between the committed offset and the partition high watermark',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [key, hw] of highWatermarks) {
+          const [topic, partition] = splitKey(key);
+          const next = committedNext.get(key);
+          if (next !== undefined) this.set({ topic, partition }, Number(hw > next ? hw - next : 0n));
+        }
+      },
+    }),
+    inFlight: new Gauge({
+      name: 'prism_in_flight_records',
+      help: 'Records read but not yet committed, per input partition',
+      labelNames: ['partition'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [p, n] of sources.inFlight?.() ?? []) this.set({ partition: String(p) }, n);
+      },
+    }),
+    transactions: new Counter({
+      name: 'prism_transactions_total',
+      help: 'Kafka transactions by result',
+      labelNames: ['result'] as const,
+      registers: [r],
+    }),
+    rebalances: new Counter({
+      name: 'prism_rebalances_total',
+      help: 'Consumer group rebalances seen',
+      registers: [r],
+    }),
+  };
+}
+
+/** The arbitration window: threshold, window size, RL share, warm-up drops, restore time. */
+function arbitrationMetrics(
+  r: Registry,
+  labels: { readonly metric: string; readonly policy: string },
+  routed: { readonly sft: number; readonly rl: number },
+  sources: MetricsSources,
+) {
+  const windows = sources.windows ?? (() => []);
+  return {
+    threshold: new Gauge({
+      name: 'prism_threshold',
+      help: 'Current routing threshold per probe model version',
+      labelNames: ['probe_model', 'probe_version', 'metric', 'policy'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const w of windows()) {
+          if (w.threshold !== null)
+            this.set(
+              {
+                probe_model: w.probe.modelId,
+                probe_version: w.probe.version,
+                metric: labels.metric,
+                policy: labels.policy,
+              },
+              w.threshold,
+            );
+        }
+      },
+    }),
+    windowSize: new Gauge({
+      name: 'prism_window_scores',
+      help: 'Scores in the arbitration window per probe model version (warm once >= arbitration.warmup)',
+      labelNames: ['probe_model', 'probe_version'] as const,
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const w of windows())
+          this.set({ probe_model: w.probe.modelId, probe_version: w.probe.version }, w.size);
+      },
+    }),
+    rlShare: new Gauge({
+      name: 'prism_rl_share',
+      help: 'Realised share of routed (non-DLQ) records sent to RL since start: over every instance (the scores topic) with arbitration.state kafka, this instance otherwise',
+      registers: [r],
+      collect() {
+        const counts = sources.globalRouted?.() ?? routed;
+        const total = counts.sft + counts.rl;
+        this.set(total === 0 ? 0 : counts.rl / total);
+      },
+    }),
+    heldDropped: new Counter({
+      name: 'prism_warmup_dropped_records_total',
+      help: 'Held warm-up records left uncommitted when their lane closed (re-read later)',
+      registers: [r],
+    }),
+    windowRestoreSeconds: new Gauge({
+      name: 'prism_window_restore_seconds',
+      help: 'Time the start-up restore of the arbitration window from the scores topic took (arbitration.state kafka)',
+      registers: [r],
+    }),
+  };
+}
+
+/** The scorer: live tfjs tensors and backend/probe info. */
+function scorerMetrics(r: Registry, sources: MetricsSources) {
+  return {
+    liveTensors: new Gauge({
+      name: 'prism_tfjs_tensors',
+      help: 'Live tfjs tensors (tf.memory().numTensors); flat when nothing leaks',
+      registers: [r],
+      collect() {
+        const n = sources.liveTensors?.();
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    scorerInfo: new Gauge({
+      name: 'prism_scorer_info',
+      help: 'Scorer backend and probe model (value 1)',
+      labelNames: ['backend', 'probe_model', 'probe_version'] as const,
+      registers: [r],
+    }),
+  };
+}
+
 /**
  * Every metric of `prism run`, on its own registry (tests create as many as they like). Names use
  * the `prism_` prefix; counters end in `_total`, durations are seconds.
@@ -55,146 +228,28 @@ export class PipelineMetrics {
     const r = this.registry;
     this.labels = { metric: options.metric ?? 'gini', policy: options.policy ?? 'median' };
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: r });
-    this.recordsIn = new Counter({
-      name: 'prism_records_in_total',
-      help: 'Input records handed to the pipeline',
-      labelNames: ['topic', 'partition'],
-      registers: [r],
-    });
-    this.recordsOut = new Counter({
-      name: 'prism_records_out_total',
-      help: 'Committed outputs by route (SFT, RL, DLQ)',
-      labelNames: ['route'],
-      registers: [r],
-    });
-    this.deadLetters = new Counter({
-      name: 'prism_dlq_records_total',
-      help: 'Committed dead-letter records by reason code and stage',
-      labelNames: ['reason', 'stage'],
-      registers: [r],
-    });
-    this.batchSize = new Histogram({
-      name: 'prism_batch_size',
-      help: 'Records per scored micro-batch',
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-      registers: [r],
-    });
-    this.scoringSeconds = new Histogram({
-      name: 'prism_scoring_seconds',
-      help: 'Scorer time per micro-batch',
-      buckets: SECONDS,
-      registers: [r],
-    });
-    this.endToEndSeconds = new Histogram({
-      name: 'prism_end_to_end_seconds',
-      help: 'Input record timestamp to commit of its output',
-      buckets: SECONDS,
-      registers: [r],
-    });
-    const { highWatermarks, committedNext, routed, labels } = this;
-    this.consumerLag = new Gauge({
-      name: 'prism_consumer_lag',
-      help: 'Records between the committed offset and the partition high watermark',
-      labelNames: ['topic', 'partition'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [key, hw] of highWatermarks) {
-          const [topic, partition] = splitKey(key);
-          const next = committedNext.get(key);
-          if (next !== undefined) this.set({ topic, partition }, Number(hw > next ? hw - next : 0n));
-        }
-      },
-    });
-    const windows = sources.windows ?? (() => []);
-    this.threshold = new Gauge({
-      name: 'prism_threshold',
-      help: 'Current routing threshold per probe model version',
-      labelNames: ['probe_model', 'probe_version', 'metric', 'policy'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const w of windows()) {
-          if (w.threshold !== null)
-            this.set(
-              {
-                probe_model: w.probe.modelId,
-                probe_version: w.probe.version,
-                metric: labels.metric,
-                policy: labels.policy,
-              },
-              w.threshold,
-            );
-        }
-      },
-    });
-    this.windowSize = new Gauge({
-      name: 'prism_window_scores',
-      help: 'Scores in the arbitration window per probe model version (warm once >= arbitration.warmup)',
-      labelNames: ['probe_model', 'probe_version'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const w of windows())
-          this.set({ probe_model: w.probe.modelId, probe_version: w.probe.version }, w.size);
-      },
-    });
-    this.rlShare = new Gauge({
-      name: 'prism_rl_share',
-      help: 'Realised share of routed (non-DLQ) records sent to RL since start: over every instance (the scores topic) with arbitration.state kafka, this instance otherwise',
-      registers: [r],
-      collect() {
-        const counts = sources.globalRouted?.() ?? routed;
-        const total = counts.sft + counts.rl;
-        this.set(total === 0 ? 0 : counts.rl / total);
-      },
-    });
-    this.liveTensors = new Gauge({
-      name: 'prism_tfjs_tensors',
-      help: 'Live tfjs tensors (tf.memory().numTensors); flat when nothing leaks',
-      registers: [r],
-      collect() {
-        const n = sources.liveTensors?.();
-        if (n !== undefined) this.set(n);
-      },
-    });
-    this.scorerInfo = new Gauge({
-      name: 'prism_scorer_info',
-      help: 'Scorer backend and probe model (value 1)',
-      labelNames: ['backend', 'probe_model', 'probe_version'],
-      registers: [r],
-    });
-    this.inFlight = new Gauge({
-      name: 'prism_in_flight_records',
-      help: 'Records read but not yet committed, per input partition',
-      labelNames: ['partition'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [p, n] of sources.inFlight?.() ?? []) this.set({ partition: String(p) }, n);
-      },
-    });
-    this.transactions = new Counter({
-      name: 'prism_transactions_total',
-      help: 'Kafka transactions by result',
-      labelNames: ['result'],
-      registers: [r],
-    });
-    this.rebalances = new Counter({
-      name: 'prism_rebalances_total',
-      help: 'Consumer group rebalances seen',
-      registers: [r],
-    });
-    this.heldDropped = new Counter({
-      name: 'prism_warmup_dropped_records_total',
-      help: 'Held warm-up records left uncommitted when their lane closed (re-read later)',
-      registers: [r],
-    });
-    this.windowRestoreSeconds = new Gauge({
-      name: 'prism_window_restore_seconds',
-      help: 'Time the start-up restore of the arbitration window from the scores topic took (arbitration.state kafka)',
-      registers: [r],
-    });
+    ({
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      deadLetters: this.deadLetters,
+      batchSize: this.batchSize,
+      scoringSeconds: this.scoringSeconds,
+      endToEndSeconds: this.endToEndSeconds,
+    } = flowMetrics(r));
+    ({
+      consumerLag: this.consumerLag,
+      inFlight: this.inFlight,
+      transactions: this.transactions,
+      rebalances: this.rebalances,
+    } = kafkaMetrics(r, { highWatermarks: this.highWatermarks, committedNext: this.committedNext }, sources));
+    ({
+      threshold: this.threshold,
+      windowSize: this.windowSize,
+      rlShare: this.rlShare,
+      heldDropped: this.heldDropped,
+      windowRestoreSeconds: this.windowRestoreSeconds,
+    } = arbitrationMetrics(r, this.labels, this.routed, sources));
+    ({ liveTensors: this.liveTensors, scorerInfo: this.scorerInfo } = scorerMetrics(r, sources));
   }
 
   /** The committed position of a partition when its lane opens (lag before the first commit). */
