@@ -8,7 +8,8 @@ import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Preset } from '../model/config.ts';
-import { initModel, saveModel } from '../model/llama.ts';
+import { initModel } from '../model/llama.ts';
+import { saveModel } from '../model-store/llama.ts';
 import { syntheticTrajectories, type BenchRow, type ScorerBenchResult } from '../scorer/bench.ts';
 import { openProbeModel } from '../scorer/open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';

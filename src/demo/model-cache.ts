@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheRoot } from '../kafka/local/paths.ts';
-import { CONFIG_FILE, WEIGHTS_FILE } from '../model/io.ts';
+import { CONFIG_FILE, WEIGHTS_FILE } from '../model/hf-folder.ts';
 
 /** Bump when the warm-start recipe changes in a way the settings below do not capture. */
 export const WARM_START_RECIPE = 'prism-demo-warm-start/1';

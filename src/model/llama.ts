@@ -8,12 +8,9 @@
  * probe is that projection's per-position output gradient (prism-method.md §5).
  */
 import * as tf from '@tensorflow/tfjs';
-import { copyFile, access } from 'node:fs/promises';
-import { join } from 'node:path';
 import { presetConfig, type Arch, type ModelConfig, type Preset } from './config.ts';
 import { ModelError } from './errors.ts';
 import { randomWeights } from './init.ts';
-import { readModelFolder, writeModelFolder } from './io.ts';
 import { attention } from './attention.ts';
 import { embed, linear } from './linear.ts';
 import { inverseFrequencies, ropeTables } from './rope.ts';
@@ -123,7 +120,7 @@ interface Step {
 
 export class LlamaModel {
   readonly config: ModelConfig;
-  /** The folder this model was loaded from, if any (saveModel copies tokenizer files from it). */
+  /** The folder this model was loaded from, if any (src/model-store saveModel copies tokenizer files from it). */
   readonly sourceDir: string | null;
   private readonly vars = new Map<string, tf.Variable>();
   private readonly layers: LayerWeights[] = [];
@@ -398,34 +395,6 @@ export class LlamaModel {
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
-  }
-}
-
-/** Files copied along when a model loaded from a folder is saved elsewhere. */
-const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'generation_config.json',
-];
-
-export async function loadModel(dir: string): Promise<LlamaModel> {
-  const { config, weights } = await readModelFolder(dir);
-  return new LlamaModel(config, weights, dir);
-}
-
-/** Writes config.json + fp32 model.safetensors (+ tokenizer files of the source folder, if any). */
-export async function saveModel(model: LlamaModel, dir: string): Promise<void> {
-  await writeModelFolder(dir, model.config, await model.weightArrays());
-  if (model.sourceDir === null || model.sourceDir === dir) return;
-  for (const f of TOKENIZER_FILES) {
-    const from = join(model.sourceDir, f);
-    try {
-      await access(from);
-    } catch {
-      continue;
-    }
-    await copyFile(from, join(dir, f));
   }
 }
 

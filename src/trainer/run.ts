@@ -8,7 +8,7 @@ import { PrismError, errorMessage } from '../errors.ts';
 import { ensureTopics, prismTopicSpecs } from '../kafka/admin/topics.ts';
 import { toBrokerError } from '../kafka/errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
-import { saveModel } from '../model/llama.ts';
+import { saveModel } from '../model-store/llama.ts';
 import { bootstrap, type Booted } from './bootstrap.ts';
 import { writeOptimizerState } from './checkpoint/optimizer-state.ts';
 import { RlEngine } from './engines/rl.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../../src/config/schema.ts';
-import { saveModel } from '../../src/model/llama.ts';
+import { saveModel } from '../../src/model-store/llama.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import type { ScoredTrajectory } from '../../src/schemas/types.ts';

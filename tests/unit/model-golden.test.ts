@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, type LlamaModel } from '../../src/model/llama.ts';
+import type { LlamaModel } from '../../src/model/llama.ts';
+import { loadModel } from '../../src/model-store/llama.ts';
 import { parseSafetensors } from '../../src/model/safetensors.ts';
 import { perExampleLoss } from '../../src/sequence/loss.ts';
 

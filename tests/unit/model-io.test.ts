@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configToJson, parseModelConfig, presetConfig } from '../../src/model/config.ts';
 import { ModelError } from '../../src/model/errors.ts';
-import { readModelFolder } from '../../src/model/io.ts';
-import { initModel, loadModel, saveModel, type LlamaModel } from '../../src/model/llama.ts';
+import { initModel, type LlamaModel } from '../../src/model/llama.ts';
+import { readModelFolder } from '../../src/model-store/folder.ts';
+import { loadModel, saveModel } from '../../src/model-store/llama.ts';
 import { encodeSafetensors, parseSafetensors } from '../../src/model/safetensors.ts';
 import { weightSpecs } from '../../src/model/weights.ts';
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { register } from '../../src/cli/commands/model.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { generate } from '../../src/gen/generate.ts';
-import { initModel, loadModel, saveModel } from '../../src/model/llama.ts';
+import { initModel } from '../../src/model/llama.ts';
+import { loadModel, saveModel } from '../../src/model-store/llama.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'prism-warm-start-'));
 const init = join(dir, 'init');

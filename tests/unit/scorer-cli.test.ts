@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scorerSection } from '../../src/config/scorer.ts';
-import { initModel, saveModel } from '../../src/model/index.ts';
+import { initModel } from '../../src/model/index.ts';
+import { saveModel } from '../../src/model-store/llama.ts';
 import { sampleTrajectories, tokenTrajectory } from './scorer-fixtures.ts';
 
 const run = promisify(execFile);

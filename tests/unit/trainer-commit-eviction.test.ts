@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sftTrainerSection } from '../../src/config/trainer.ts';
 import { createLogger } from '../../src/log.ts';
-import { saveModel } from '../../src/model/llama.ts';
+import { saveModel } from '../../src/model-store/llama.ts';
 import { bootstrap } from '../../src/trainer/bootstrap.ts';
 import { writeOptimizerState } from '../../src/trainer/checkpoint/optimizer-state.ts';
 import { readManifest } from '../../src/trainer/checkpoint/store.ts';

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rlTrainerSection, sftTrainerSection } from '../../src/config/trainer.ts';
 import { createLogger } from '../../src/log.ts';
-import { saveModel } from '../../src/model/llama.ts';
+import { saveModel } from '../../src/model-store/llama.ts';
 import type { ModelUpdate } from '../../src/schemas/types.ts';
 import { bootstrap, type Booted } from '../../src/trainer/bootstrap.ts';
 import { writeOptimizerState } from '../../src/trainer/checkpoint/optimizer-state.ts';

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { ensureTopics } from '../../kafka/admin/topics.ts';
-import { initModel, saveModel } from '../../model/llama.ts';
+import { initModel } from '../../model/llama.ts';
+import { saveModel } from '../../model-store/llama.ts';
 
 /** Topics of one benchmark column: an input with broker append timestamps and its outputs. */
 export interface BenchTopics {

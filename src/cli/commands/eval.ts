@@ -248,7 +248,7 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
 
   // Known up front for the progress bar and the report's lag (records not yet scored).
   const total = await countRecords(flags.in);
-  const { readModelConfig } = await import('../../model/io.ts');
+  const { readModelConfig } = await import('../../model-store/folder.ts');
   const { MetricEvaluator, projectionNumel } = await import('../../arbitration/metric.ts');
   const relative = new MetricEvaluator('gini_relative');
   const sized = new MetricEvaluator('gini_size', projectionNumel(await readModelConfig(flags.model)));

@@ -105,7 +105,7 @@ async function runWarmStart(f: WarmStartFlags): Promise<void> {
   if (f.maxSeqLen < 2) throw new ConfigError('--max-seq-len must be at least 2');
   const [{ selectBackend }, { loadModel, saveModel }, { loadTokenizer }, ws, { log }] = await Promise.all([
     import('../../backend/select.ts'),
-    import('../../model/llama.ts'),
+    import('../../model-store/llama.ts'),
     import('../../tokenizer/index.ts'),
     import('../../demo/warm-start.ts'),
     import('../../log.ts'),
@@ -176,7 +176,10 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created; existing model files are replaced)')
     .action(async (opts: { preset: Preset; arch: Arch; seed: number; out: string }) => {
       if (opts.out.trim() === '') throw new ConfigError('--out must name a folder');
-      const { initModel, saveModel } = await import('../../model/llama.ts');
+      const [{ initModel }, { saveModel }] = await Promise.all([
+        import('../../model/llama.ts'),
+        import('../../model-store/llama.ts'),
+      ]);
       const m = initModel({ preset: opts.preset, arch: opts.arch, seed: opts.seed });
       try {
         await saveModel(m, opts.out);
@@ -195,14 +198,14 @@ export function register(program: Command): void {
     .option('--check', 'also load the weights (verifies every tensor name, shape and dtype)')
     .action(async (dir: string, opts: { check?: boolean }) => {
       const [{ readModelConfig }, { loadTokenizer }, { countParameters }] = await Promise.all([
-        import('../../model/io.ts'),
+        import('../../model-store/folder.ts'),
         import('../../tokenizer/index.ts'),
         import('../../model/weights.ts'),
       ]);
       const config = await readModelConfig(dir);
       const tokenizer = await loadTokenizer(dir, config);
       if (opts.check === true) {
-        const { loadModel } = await import('../../model/llama.ts');
+        const { loadModel } = await import('../../model-store/llama.ts');
         (await loadModel(dir)).dispose();
       }
       const { raw: _raw, ...normalized } = config;

@@ -25,7 +25,7 @@ export interface FollowerOptions<M> {
   modelId: string;
   /** Version and step currently serving (e.g. the frozen start model: step -1). */
   current: { version: string; step: number };
-  /** Loads a verified checkpoint folder (default in probe follow mode: src/model/llama.ts loadModel). */
+  /** Loads a verified checkpoint folder (default in probe follow mode: src/model-store/llama.ts loadModel). */
   load: (dir: string) => Promise<M>;
   /** Frees a loaded model that is superseded before it was taken. */
   dispose: (model: M) => void;
