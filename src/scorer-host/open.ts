@@ -4,7 +4,8 @@ import { selectBackend, type BackendEnv, type BackendInfo } from '../backend/ind
 import { scorerSection, type ScorerConfig } from '../config/scorer.ts';
 import { ConfigError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
-import { initModel, loadModel, type LlamaModel } from '../model/index.ts';
+import { initModel, type LlamaModel } from '../model/index.ts';
+import { loadModel } from '../model-store/llama.ts';
 import type { Arch, Preset } from '../model/config.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
 import { ByteTokenizer } from '../tokenizer/byte.ts';
