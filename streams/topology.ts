@@ -73,88 +73,22 @@ export interface Topology {
   describe(): string;
 }
 
+type SinkTopics = { readonly sft: string; readonly rl: string; readonly dlq: string };
+
 export function buildTopology(deps: TopologyDeps): Topology {
-  const { config: c, metrics, scorer, arbitrator } = deps;
+  const c = deps.config;
   const topics = { sft: c.topics.sft, rl: c.topics.rl, dlq: c.topics.dlq };
   const gate = new SerialGate();
   const a = c.arbitration;
   const scoresTopic = a.state === 'kafka' ? c.topics.scores : null;
 
+  // One sub-topology per stage, in the order the lane runs them (each defined below, same order).
   const stages = {
-    decode: {
-      name: 'decode',
-      detail: `${c.input.format} → Trajectory + validation; bad records → ${topics.dlq}`,
-      op: decode(deps.decodeValue, { isFatal: deps.isFatalDecodeError }),
-    } satisfies Stage<SourceRecord, DecodeResult>,
-    microBatch: {
-      name: 'microBatch',
-      detail: `${c.batch.size} records or ${c.batch.maxWaitMs} ms, never empty`,
-      op: microBatch<DecodeResult>(c.batch.size, c.batch.maxWaitMs),
-    } satisfies Stage<DecodeResult, DecodeResult[]>,
-    score: {
-      name: 'score',
-      detail: `${scorer.probeModelId}@${scorer.probeModelVersion} on ${scorer.backend}, one micro-batch at a time; ${
-        c.probe.mode === 'follow'
-          ? `probe: follow ${c.probe.followModelId} (${c.topics.modelUpdates}), sha256-verified, swaps between micro-batches`
-          : 'probe: frozen'
-      }`,
-      op: (src: Observable<Batch<DecodeResult>>) =>
-        src.pipe(
-          tap((b) => metrics.batchSize.observe(b.length)),
-          score(scorer, {
-            gate,
-            onScored: (_n, seconds) => metrics.scoringSeconds.observe(seconds),
-            // The swap point (probe.mode follow): the old version's window stops waiting for warm-up,
-            // the new version's window opens with its first scores.
-            onSwap: (change) => {
-              arbitrator.retire(change.from);
-              metrics.scorerInfo.reset();
-              metrics.scorerInfo.set(
-                { backend: scorer.backend, probe_model: change.to.modelId, probe_version: change.to.version },
-                1,
-              );
-            },
-          }),
-        ),
-    } satisfies Stage<Batch<DecodeResult>, ScoreResult[]>,
-    arbitrate: {
-      name: 'arbitrate',
-      detail:
-        a.policy === 'threshold'
-          ? `${a.metric} > ${a.threshold} → RL`
-          : `${a.metric} > ${a.policy === 'median' ? 'median' : `q${a.quantile}`} of last ${a.window} (per probe version, warm-up ${a.warmup}${a.calibrate ? `, seeded from ${a.calibrate}${scoresTopic ? ' when the scores topic holds fewer' : ''}` : ''}) → RL; ties → SFT; ${
-              scoresTopic
-                ? `state kafka: one global window from ${scoresTopic} (read_committed, all partitions), restored on start`
-                : 'state local: window in memory, per instance'
-            }`,
-      op: (src: Observable<Batch<ScoreResult>>) =>
-        src.pipe(
-          arbitrate(arbitrator, {
-            onDropHeld: (n) => {
-              metrics.heldDropped.inc(n);
-              deps.log.warn(
-                { records: n },
-                'lane closed during warm-up: held records stay uncommitted and are re-read later',
-              );
-            },
-          }),
-          tap((batch) => deps.onDecided?.(batch)),
-        ),
-    } satisfies Stage<Batch<ScoreResult>, ArbitrateResult[]>,
-    route: {
-      name: 'route',
-      detail: `exactly one output per input → ${topics.sft} | ${topics.rl} | ${topics.dlq}; key = trajectory id`,
-      op: withChangelog(
-        route({
-          topics,
-          encodeScored: (r) => deps.encodeScored(r.prism.route === 'RL' ? topics.rl : topics.sft, r),
-          deadLetter: deps.deadLetter,
-        }),
-        scoresTopic,
-        c.consumer.groupId,
-        (d) => arbitrator.valueOf(d.scores),
-      ),
-    } satisfies Stage<Batch<ArbitrateResult>, Outbound[]>,
+    decode: decodeStage(deps, topics),
+    microBatch: microBatchStage(c),
+    score: scoreStage(deps, gate),
+    arbitrate: arbitrateStage(deps, scoresTopic),
+    route: routeStage(deps, topics, scoresTopic),
   };
 
   const sinkDetail =
@@ -187,6 +121,109 @@ export function buildTopology(deps: TopologyDeps): Topology {
             : ' — window in memory, lost on restart'
         }`,
       ].join('\n'),
+  };
+}
+
+/** decode: bytes → Trajectory; bad records become DLQ items, in place. */
+function decodeStage(deps: TopologyDeps, topics: SinkTopics): Stage<SourceRecord, DecodeResult> {
+  return {
+    name: 'decode',
+    detail: `${deps.config.input.format} → Trajectory + validation; bad records → ${topics.dlq}`,
+    op: decode(deps.decodeValue, { isFatal: deps.isFatalDecodeError }),
+  };
+}
+
+/** microBatch: batch.size records or batch.maxWaitMs, never empty. */
+function microBatchStage(c: PrismConfig): Stage<DecodeResult, DecodeResult[]> {
+  return {
+    name: 'microBatch',
+    detail: `${c.batch.size} records or ${c.batch.maxWaitMs} ms, never empty`,
+    op: microBatch<DecodeResult>(c.batch.size, c.batch.maxWaitMs),
+  };
+}
+
+/** score: one micro-batch at a time; probe.mode follow swaps the probe model here, between micro-batches. */
+function scoreStage(deps: TopologyDeps, gate: SerialGate): Stage<Batch<DecodeResult>, ScoreResult[]> {
+  const { config: c, metrics, scorer, arbitrator } = deps;
+  return {
+    name: 'score',
+    detail: `${scorer.probeModelId}@${scorer.probeModelVersion} on ${scorer.backend}, one micro-batch at a time; ${
+      c.probe.mode === 'follow'
+        ? `probe: follow ${c.probe.followModelId} (${c.topics.modelUpdates}), sha256-verified, swaps between micro-batches`
+        : 'probe: frozen'
+    }`,
+    op: (src: Observable<Batch<DecodeResult>>) =>
+      src.pipe(
+        tap((b) => metrics.batchSize.observe(b.length)),
+        score(scorer, {
+          gate,
+          onScored: (_n, seconds) => metrics.scoringSeconds.observe(seconds),
+          // The swap point (probe.mode follow): the old version's window stops waiting for warm-up,
+          // the new version's window opens with its first scores.
+          onSwap: (change) => {
+            arbitrator.retire(change.from);
+            metrics.scorerInfo.reset();
+            metrics.scorerInfo.set(
+              { backend: scorer.backend, probe_model: change.to.modelId, probe_version: change.to.version },
+              1,
+            );
+          },
+        }),
+      ),
+  };
+}
+
+/** arbitrate: window per probe version, held until warm; global window with arbitration.state kafka. */
+function arbitrateStage(
+  deps: TopologyDeps,
+  scoresTopic: string | null,
+): Stage<Batch<ScoreResult>, ArbitrateResult[]> {
+  const a = deps.config.arbitration;
+  return {
+    name: 'arbitrate',
+    detail:
+      a.policy === 'threshold'
+        ? `${a.metric} > ${a.threshold} → RL`
+        : `${a.metric} > ${a.policy === 'median' ? 'median' : `q${a.quantile}`} of last ${a.window} (per probe version, warm-up ${a.warmup}${a.calibrate ? `, seeded from ${a.calibrate}${scoresTopic ? ' when the scores topic holds fewer' : ''}` : ''}) → RL; ties → SFT; ${
+            scoresTopic
+              ? `state kafka: one global window from ${scoresTopic} (read_committed, all partitions), restored on start`
+              : 'state local: window in memory, per instance'
+          }`,
+    op: (src: Observable<Batch<ScoreResult>>) =>
+      src.pipe(
+        arbitrate(deps.arbitrator, {
+          onDropHeld: (n) => {
+            deps.metrics.heldDropped.inc(n);
+            deps.log.warn(
+              { records: n },
+              'lane closed during warm-up: held records stay uncommitted and are re-read later',
+            );
+          },
+        }),
+        tap((batch) => deps.onDecided?.(batch)),
+      ),
+  };
+}
+
+/** route: exactly one output per input (SFT | RL | DLQ), plus its score for the scores topic. */
+function routeStage(
+  deps: TopologyDeps,
+  topics: SinkTopics,
+  scoresTopic: string | null,
+): Stage<Batch<ArbitrateResult>, Outbound[]> {
+  return {
+    name: 'route',
+    detail: `exactly one output per input → ${topics.sft} | ${topics.rl} | ${topics.dlq}; key = trajectory id`,
+    op: withChangelog(
+      route({
+        topics,
+        encodeScored: (r) => deps.encodeScored(r.prism.route === 'RL' ? topics.rl : topics.sft, r),
+        deadLetter: deps.deadLetter,
+      }),
+      scoresTopic,
+      deps.config.consumer.groupId,
+      (d) => deps.arbitrator.valueOf(d.scores),
+    ),
   };
 }
 
