@@ -64,107 +64,129 @@ async function copyModelFolder(src: string, dest: string): Promise<void> {
   await rename(tmp, dest);
 }
 
+/** Weights, optimizer, offsets and loop start of one lineage, before the tokenizer and reference. */
+interface Origin {
+  model: LlamaModel;
+  optimizer: AdamW;
+  ledger: OffsetLedger;
+  start: LoopStart;
+  /** The folder the weights came from (tokenizer files, KL reference copy). */
+  lineageSource: string;
+}
+
+function newOptimizer(model: LlamaModel, opt: BootstrapOptions['cfg']['optimizer']): AdamW {
+  return new AdamW(model.namedWeights(), {
+    beta1: opt.beta1,
+    beta2: opt.beta2,
+    eps: opt.eps,
+    weightDecay: opt.weightDecay,
+    noDecay: defaultNoDecay(opt.noDecay),
+  });
+}
+
+/** Weights, optimizer moments, offsets (of the input topic) and counters of a checkpoint. */
+async function resumeFrom(o: BootstrapOptions, resumed: CheckpointRef): Promise<Origin> {
+  const { log } = o;
+  const m = resumed.manifest;
+  const model = await loadOrFail(resumed.path, `checkpoint ${m.version}`);
+  const optimizer = newOptimizer(model, o.cfg.optimizer);
+  const state = await readOptimizerState(join(resumed.path, m.optimizer.file));
+  try {
+    optimizer.setState(state);
+  } finally {
+    for (const t of [...state.m.values(), ...state.v.values()]) t.dispose();
+  }
+  const foreign = m.offsets.filter((p) => p.topic !== o.inputTopic);
+  if (foreign.length > 0)
+    log.warn(
+      { topics: [...new Set(foreign.map((p) => p.topic))] },
+      'checkpoint has offsets of other topics; ignoring them',
+    );
+  const ledger = new OffsetLedger(m.offsets.filter((p) => p.topic === o.inputTopic));
+  const s = m.state as { records?: number; tokens?: number; baseline?: BaselineState };
+  const start: LoopStart = {
+    step: m.step,
+    parent: resumed.path,
+    version: m.version,
+    baseline: s.baseline,
+    counters: { records: s.records ?? 0, tokens: s.tokens ?? 0 },
+    checkpointAt: m.createdAt,
+  };
+  log.info(
+    { step: m.step, version: m.version, path: resumed.path, offsets: m.offsets },
+    'resuming from checkpoint',
+  );
+  return { model, optimizer, ledger, start, lineageSource: resumed.path };
+}
+
+/** The folder a new lineage starts from: the newest SFT checkpoint (rl initFrom latest-sft) or initModelDir. */
+async function freshSource(o: BootstrapOptions, store: CheckpointStore): Promise<string> {
+  const { cfg, log } = o;
+  if (o.kind === 'rl' && (cfg as RlTrainerConfig).initFrom === 'latest-sft') {
+    const sft = await new CheckpointStore(o.checkpointRoot, o.sftModelId, log).latest({ verify: true });
+    if (!sft) {
+      throw new TrainerError(
+        TrainerReason.NO_SFT_CHECKPOINT,
+        `trainer.rl.initFrom is latest-sft but ${join(o.checkpointRoot, o.sftModelId)} has no valid checkpoint yet; run \`prism train sft\` first`,
+        { exitCode: 2 },
+      );
+    }
+    log.info({ version: sft.manifest.version, path: sft.path }, 'starting RL from the latest SFT checkpoint');
+    return sft.path;
+  }
+  if (cfg.initModelDir === undefined) {
+    throw new ConfigError(`trainer.${o.kind}.initModelDir: required when ${store.dir} has no checkpoint yet`);
+  }
+  return cfg.initModelDir;
+}
+
+/** A new lineage: step 0, fresh optimizer, no offsets. */
+async function startFresh(o: BootstrapOptions, store: CheckpointStore): Promise<Origin> {
+  const source = await freshSource(o, store);
+  const model = await loadOrFail(source, 'the starting model');
+  const optimizer = newOptimizer(model, o.cfg.optimizer);
+  return {
+    model,
+    optimizer,
+    ledger: new OffsetLedger(),
+    start: { step: 0, parent: source, version: null },
+    lineageSource: source,
+  };
+}
+
+/** The KL reference of rl with kl.coef > 0 (else null), checked against the policy's vocabulary. */
+async function klReference(
+  o: BootstrapOptions,
+  store: CheckpointStore,
+  model: LlamaModel,
+  freshLineage: string | null,
+): Promise<LlamaModel | null> {
+  if (o.kind !== 'rl' || (o.cfg as RlTrainerConfig).kl.coef <= 0) return null;
+  const reference = await loadReference(o, store, freshLineage);
+  if (reference.config.vocab_size !== model.config.vocab_size) {
+    throw new ConfigError(
+      `trainer.rl.kl.referenceModelDir: reference vocabulary (${reference.config.vocab_size}) differs from the policy's (${model.config.vocab_size})`,
+    );
+  }
+  return reference;
+}
+
 /**
  * Where a trainer starts: its own newest valid checkpoint (weights, optimizer moments, offsets,
  * baseline) if any; else, for RL with initFrom latest-sft, the newest SFT checkpoint; else the
  * configured model folder. Locks the checkpoint folder for this process.
  */
 export async function bootstrap(o: BootstrapOptions): Promise<Booted> {
-  const { cfg, log } = o;
-  const store = new CheckpointStore(o.checkpointRoot, cfg.modelId, log);
+  const store = new CheckpointStore(o.checkpointRoot, o.cfg.modelId, o.log);
   store.lock();
   try {
     await store.cleanTemp();
     const resumed = await store.latest({ verify: true });
-    let model: LlamaModel;
-    let ledger: OffsetLedger;
-    let start: LoopStart;
-    let lineageSource: string;
-    const opt = cfg.optimizer;
-    let optimizer: AdamW;
-    if (resumed) {
-      const m = resumed.manifest;
-      model = await loadOrFail(resumed.path, `checkpoint ${m.version}`);
-      optimizer = new AdamW(model.namedWeights(), {
-        beta1: opt.beta1,
-        beta2: opt.beta2,
-        eps: opt.eps,
-        weightDecay: opt.weightDecay,
-        noDecay: defaultNoDecay(opt.noDecay),
-      });
-      const state = await readOptimizerState(join(resumed.path, m.optimizer.file));
-      try {
-        optimizer.setState(state);
-      } finally {
-        for (const t of [...state.m.values(), ...state.v.values()]) t.dispose();
-      }
-      const foreign = m.offsets.filter((p) => p.topic !== o.inputTopic);
-      if (foreign.length > 0)
-        log.warn(
-          { topics: [...new Set(foreign.map((p) => p.topic))] },
-          'checkpoint has offsets of other topics; ignoring them',
-        );
-      ledger = new OffsetLedger(m.offsets.filter((p) => p.topic === o.inputTopic));
-      const s = m.state as { records?: number; tokens?: number; baseline?: BaselineState };
-      start = {
-        step: m.step,
-        parent: resumed.path,
-        version: m.version,
-        baseline: s.baseline,
-        counters: { records: s.records ?? 0, tokens: s.tokens ?? 0 },
-        checkpointAt: m.createdAt,
-      };
-      lineageSource = resumed.path;
-      log.info(
-        { step: m.step, version: m.version, path: resumed.path, offsets: m.offsets },
-        'resuming from checkpoint',
-      );
-    } else {
-      let source: string;
-      if (o.kind === 'rl' && (cfg as RlTrainerConfig).initFrom === 'latest-sft') {
-        const sft = await new CheckpointStore(o.checkpointRoot, o.sftModelId, log).latest({ verify: true });
-        if (!sft) {
-          throw new TrainerError(
-            TrainerReason.NO_SFT_CHECKPOINT,
-            `trainer.rl.initFrom is latest-sft but ${join(o.checkpointRoot, o.sftModelId)} has no valid checkpoint yet; run \`prism train sft\` first`,
-            { exitCode: 2 },
-          );
-        }
-        source = sft.path;
-        log.info(
-          { version: sft.manifest.version, path: sft.path },
-          'starting RL from the latest SFT checkpoint',
-        );
-      } else {
-        if (cfg.initModelDir === undefined) {
-          throw new ConfigError(
-            `trainer.${o.kind}.initModelDir: required when ${store.dir} has no checkpoint yet`,
-          );
-        }
-        source = cfg.initModelDir;
-      }
-      model = await loadOrFail(source, 'the starting model');
-      optimizer = new AdamW(model.namedWeights(), {
-        beta1: opt.beta1,
-        beta2: opt.beta2,
-        eps: opt.eps,
-        weightDecay: opt.weightDecay,
-        noDecay: defaultNoDecay(opt.noDecay),
-      });
-      ledger = new OffsetLedger();
-      start = { step: 0, parent: source, version: null };
-      lineageSource = source;
-    }
+    const { model, optimizer, ledger, start, lineageSource } = resumed
+      ? await resumeFrom(o, resumed)
+      : await startFresh(o, store);
     const tokenizer = await loadTokenizer(model.sourceDir ?? lineageSource, model.config);
-    let reference: LlamaModel | null = null;
-    if (o.kind === 'rl' && (cfg as RlTrainerConfig).kl.coef > 0) {
-      reference = await loadReference(o, store, resumed === undefined ? lineageSource : null);
-      if (reference.config.vocab_size !== model.config.vocab_size) {
-        throw new ConfigError(
-          `trainer.rl.kl.referenceModelDir: reference vocabulary (${reference.config.vocab_size}) differs from the policy's (${model.config.vocab_size})`,
-        );
-      }
-    }
+    const reference = await klReference(o, store, model, resumed === undefined ? lineageSource : null);
     const booted: Booted = {
       model,
       optimizer,
