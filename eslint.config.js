@@ -18,10 +18,6 @@ const PURE_CORE_ADAPTERS_TO_MOVE = [
   'src/schemas/load-input.ts', // loads the config
   'src/schemas/local-registry.ts', // reads the registry file (node:fs)
   'src/schemas/validate.ts', // DEFAULT_LIMITS from config/input.ts
-  'src/scorer/open.ts', // reads model folders, config, logger, trainer/checkpoint/sha.ts
-  'src/scorer/prism-scorer.ts', // logger singleton as a default
-  'src/scorer/torch/**', // spawns and supervises the Python scorer process
-  'src/scorer/worker/**', // worker thread host: files, logger, prom-client
 ];
 
 export default tseslint.config(

@@ -7,7 +7,7 @@ import { ConfigError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import type { LlamaModel } from '../src/model/llama.ts';
 import type { SchemaRegistry } from '../src/schemas/registry.ts';
-import { openProbeModel, type ProbeIdentity } from '../src/scorer/open.ts';
+import { openProbeModel, type ProbeIdentity } from '../src/scorer-host/open.ts';
 import { PrismScorer } from '../src/scorer/prism-scorer.ts';
 import type { TurnTokenizer } from '../src/tokenizer/types.ts';
 import { checkpointStep, requireTopic } from './probe-follow-common.ts';

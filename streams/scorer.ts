@@ -64,12 +64,18 @@ export async function openRunScorer(
         });
         return { scorer, readiness, metrics: [swaps], stop };
       }
-      const { openTorchScorer } = await import('../src/scorer/torch/open.ts');
+      const { openTorchScorer } = await import('../src/scorer-host/torch/open.ts');
       const scorer = await openTorchScorer(scorerConfig, { logger: log, maxTokens });
       return { scorer, readiness: () => scorer.notReadyReason() };
     }
     case 'prism': {
       const { kind: _kind, deterministic: _d, ...scorerConfig } = cfg;
+      if (probe?.probe.mode === 'follow' && scorerConfig.thread === 'worker') {
+        // Checkpoints load and swap inside the scorer worker; this thread never runs a tfjs op.
+        const { openWorkerFollowRun } = await import('./probe-follow-worker.ts');
+        const registry = createSchemaRegistry(probe.schemaRegistry);
+        return openWorkerFollowRun(scorerConfig, { ...probe, registry, log, maxTokens });
+      }
       if (probe?.probe.mode === 'follow') {
         const [{ openFollowingScorer }, tf] = await Promise.all([
           import('./probe-follow.ts'),
@@ -86,8 +92,8 @@ export async function openRunScorer(
       if (scorerConfig.thread === 'worker') {
         // The model lives in a worker thread; this thread never runs a tfjs op (event loop stays free).
         const [{ WorkerScorer }, { eventLoopDelayMetric }] = await Promise.all([
-          import('../src/scorer/worker/worker-scorer.ts'),
-          import('../src/scorer/worker/event-loop-metric.ts'),
+          import('../src/scorer-host/worker/worker-scorer.ts'),
+          import('../src/scorer-host/worker/event-loop-metric.ts'),
         ]);
         const scorer = await WorkerScorer.open({ config: scorerConfig, maxTokens }, { logger: log });
         const delay = eventLoopDelayMetric();
@@ -99,7 +105,7 @@ export async function openRunScorer(
         };
       }
       const [{ openPrismScorer }, tf] = await Promise.all([
-        import('../src/scorer/open.ts'),
+        import('../src/scorer-host/open.ts'),
         import('@tensorflow/tfjs'),
       ]);
       const { scorer } = await openPrismScorer(scorerConfig, { logger: log, maxTokens });

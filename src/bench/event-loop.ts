@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import type { Arch, Preset } from '../model/config.ts';
 import type { ScorerConfig } from '../config/scorer.ts';
-import { syntheticTrajectories } from '../scorer/bench.ts';
+import { syntheticTrajectories } from '../scorer-host/bench.ts';
 import type { Scorer } from '../scorer/types.ts';
 import { percentile } from './stats.ts';
 
@@ -73,10 +73,10 @@ function pollReadyz(port: number): { stop: () => number[] } {
 
 async function openScorer(mode: ThreadMode, o: EventLoopBenchOptions): Promise<Scorer> {
   if (mode === 'worker') {
-    const { WorkerScorer } = await import('../scorer/worker/worker-scorer.ts');
+    const { WorkerScorer } = await import('../scorer-host/worker/worker-scorer.ts');
     return WorkerScorer.open({ config: o.config, preset: o.preset }, { logger: o.logger });
   }
-  const { openPrismScorer } = await import('../scorer/open.ts');
+  const { openPrismScorer } = await import('../scorer-host/open.ts');
   return (await openPrismScorer(o.config, { preset: o.preset, logger: o.logger })).scorer;
 }
 

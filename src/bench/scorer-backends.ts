@@ -1,11 +1,11 @@
-import type { BenchRow, ScorerBenchResult } from '../scorer/bench.ts';
+import type { BenchRow, ScorerBenchResult } from '../scorer-host/bench.ts';
 import type { ScorerPath } from '../scorer/path.ts';
 import type { RunMeta } from './machine.ts';
 import type { ResultBase } from './results.ts';
 import { backendThreads } from './scorer-sweep.ts';
 
 /**
- * `prism bench scorer --record`: the single-configuration scorer bench (src/scorer/bench.ts) on
+ * `prism bench scorer --record`: the single-configuration scorer bench (src/scorer-host/bench.ts) on
  * several backends in one run (the "native backend" issue: tfjs-node vs wasm vs cpu, same model),
  * saved as bench/results/scorer-backends.json for `prism bench report`.
  */

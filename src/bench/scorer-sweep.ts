@@ -2,13 +2,13 @@ import { availableParallelism } from 'node:os';
 import type { BackendChoice, BackendInfo } from '../backend/index.ts';
 import type { Logger } from '../log.ts';
 import type { Preset } from '../model/config.ts';
-import { runScorerBench, type BenchRow, type ScorerBenchResult } from '../scorer/bench.ts';
+import { runScorerBench, type BenchRow, type ScorerBenchResult } from '../scorer-host/bench.ts';
 import { measureCeiling, type Ceiling } from './ceiling/ceiling.ts';
 import type { RunMeta } from './machine.ts';
 import type { ResultBase } from './results.ts';
 
 /**
- * `prism bench scorer --sweep`: helper 4's single-configuration scorer bench (src/scorer/bench.ts)
+ * `prism bench scorer --sweep`: helper 4's single-configuration scorer bench (src/scorer-host/bench.ts)
  * over a grid of presets × batch × seq, plus this machine's fp32 matmul ceiling measured in the
  * same run, so every row also reads as a fraction of what the hardware can do.
  */

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { selectBackend } from '../backend/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ScorerBenchResult } from '../scorer/bench.ts';
+import type { ScorerBenchResult } from '../scorer-host/bench.ts';
 import { BenchError } from './errors.ts';
 import { repoRoot } from './paths.ts';
 import {

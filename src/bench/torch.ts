@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/index.ts';
 import { errorMessage } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { log, type Logger } from '../log.ts';
 import type { Preset } from '../model/config.ts';
 import { initModel } from '../model/llama.ts';
 import { saveModel } from '../model-store/llama.ts';
-import { syntheticTrajectories, type BenchRow, type ScorerBenchResult } from '../scorer/bench.ts';
-import { openProbeModel } from '../scorer/open.ts';
+import { syntheticTrajectories, type BenchRow, type ScorerBenchResult } from '../scorer-host/bench.ts';
+import { openProbeModel } from '../scorer-host/open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
 import { buildSequence, packBatch } from '../sequence/index.ts';
 import { BenchError } from './errors.ts';
@@ -142,6 +142,7 @@ export async function ourNorms(
     batchSize: batch,
     emitNorms: true,
     path: 'per-trajectory',
+    logger: log,
   });
   try {
     const outcomes = await scorer.scoreBatch(

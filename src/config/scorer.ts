@@ -65,9 +65,9 @@ export const scorerSection = z
      */
     maxBatchTokens: z.number().int().positive().default(16_384),
     /**
-     * `prism run` only: `worker` (default) runs the tfjs scorer in a worker thread holding the model, so
-     * the main event loop (heartbeats, commits, /metrics, /readyz) never waits behind a matmul;
-     * `main` runs it on the main thread (probe.mode follow always does).
+     * `prism run` (also probe.mode follow) and `prism score`: `worker` (default) runs the tfjs scorer in a
+     * worker thread holding the model, so the main event loop (heartbeats, commits, /metrics, /readyz)
+     * never waits behind a matmul; `main` runs it on the main thread.
      */
     thread: z.enum(['worker', 'main']).default('worker'),
     /** Tokens per trajectory; longer ones are truncated (scores carry truncated=true). */

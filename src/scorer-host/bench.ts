@@ -11,11 +11,11 @@ import {
   type BuiltSequence,
 } from '../sequence/index.ts';
 import { concentrationStats } from '../stats/index.ts';
-import { flopModel } from './flops.ts';
-import { referenceNorms, trainingStepGrads } from './norms.ts';
+import { flopModel } from '../scorer/flops.ts';
+import { referenceNorms, trainingStepGrads } from '../scorer/norms.ts';
 import { openProbeModel, type ProbeSource } from './open.ts';
-import { PrismScorer } from './prism-scorer.ts';
-import type { ScorerPath } from './path.ts';
+import { PrismScorer } from '../scorer/prism-scorer.ts';
+import type { ScorerPath } from '../scorer/path.ts';
 
 /**
  * `prism bench scorer`: on one synthetic micro-batch, times every way of getting PRISM scores

@@ -11,7 +11,7 @@ import { loadTokenizer } from '../tokenizer/index.ts';
 import { ByteTokenizer } from '../tokenizer/byte.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
 import { weightsSha256 } from '../trainer/checkpoint/sha.ts';
-import { PrismScorer } from './prism-scorer.ts';
+import { PrismScorer } from '../scorer/prism-scorer.ts';
 
 export interface ProbeIdentity {
   probeModelId: string;
@@ -87,31 +87,64 @@ export interface OpenScorerOptions {
   backendEnv?: BackendEnv;
 }
 
-/** Selects the backend, loads the probe model and returns a ready PrismScorer (+ the backend it got). */
-export async function openPrismScorer(
-  config: Partial<ScorerConfig>,
-  opts: OpenScorerOptions = {},
-): Promise<{ scorer: PrismScorer; backend: BackendInfo }> {
-  const cfg = scorerSection.parse(config);
-  const logger = opts.logger ?? rootLog;
-  const backend = await selectBackend(cfg.backend, { env: opts.backendEnv, logger });
-  const probe = await openProbeModel(opts.preset ? { preset: opts.preset } : { modelDir: cfg.modelDir });
-  const scorer = new PrismScorer({
+/** What a PrismScorer is built from besides its model: the parsed scorer section and the process's settings. */
+export interface PrismScorerSettings {
+  readonly cfg: ScorerConfig;
+  /** The selected backend's kind (BackendInfo.kind). */
+  readonly backend: string;
+  readonly maxTokens?: number;
+  readonly logger: Logger;
+}
+
+/** A PrismScorer on a loaded probe (it owns the model): one place for every caller's scorer options. */
+export function buildPrismScorer(
+  probe: { model: LlamaModel; tokenizer: TurnTokenizer | null; identity: ProbeIdentity },
+  s: PrismScorerSettings,
+): PrismScorer {
+  const { cfg } = s;
+  return new PrismScorer({
     model: probe.model,
     tokenizer: probe.tokenizer,
-    probeModelId: cfg.probeModelId ?? probe.identity.probeModelId,
-    probeModelVersion: cfg.probeModelVersion ?? probe.identity.probeModelVersion,
-    backend: backend.kind,
+    ...probe.identity,
+    backend: s.backend,
     maxSeqLen: cfg.maxSeqLen,
-    maxTokens: opts.maxTokens,
+    maxTokens: s.maxTokens,
     batchSize: cfg.batchSize,
     maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
     maxBatchTokens: cfg.maxBatchTokens,
     emitNorms: cfg.emitNorms,
     path: cfg.path,
     normMethod: cfg.normMethod,
-    logger,
+    logger: s.logger,
   });
+}
+
+export interface OpenedPrismScorer {
+  scorer: PrismScorer;
+  backend: BackendInfo;
+  /** The probe as loaded (its tokenizer and architecture serve checkpoints adopted later). */
+  probe: OpenedProbe;
+}
+
+/** Selects the backend, loads the probe model and returns a ready PrismScorer (+ the backend it got). */
+export async function openPrismScorer(
+  config: Partial<ScorerConfig>,
+  opts: OpenScorerOptions = {},
+): Promise<OpenedPrismScorer> {
+  const cfg = scorerSection.parse(config);
+  const logger = opts.logger ?? rootLog;
+  const backend = await selectBackend(cfg.backend, { env: opts.backendEnv, logger });
+  const probe = await openProbeModel(opts.preset ? { preset: opts.preset } : { modelDir: cfg.modelDir });
+  const scorer = buildPrismScorer(
+    {
+      ...probe,
+      identity: {
+        probeModelId: cfg.probeModelId ?? probe.identity.probeModelId,
+        probeModelVersion: cfg.probeModelVersion ?? probe.identity.probeModelVersion,
+      },
+    },
+    { cfg, backend: backend.kind, maxTokens: opts.maxTokens, logger },
+  );
   logger.info(
     {
       probeModelId: scorer.probeModelId,
@@ -123,5 +156,5 @@ export async function openPrismScorer(
     },
     'PRISM scorer ready',
   );
-  return { scorer, backend };
+  return { scorer, backend, probe };
 }

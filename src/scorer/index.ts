@@ -1,13 +1,5 @@
 export type { ScoreOutcome, Scorer } from './types.ts';
 export { PrismScorer, type PrismScorerOptions, type ScorableModel } from './prism-scorer.ts';
-export {
-  openPrismScorer,
-  openProbeModel,
-  probeIdentity,
-  type ProbeIdentity,
-  type ProbeSource,
-  type OpenedProbe,
-} from './open.ts';
 export { ScorerError, type ScorerErrorCode } from './errors.ts';
 export { PathChooser, type ScorerPath, type Calibration } from './path.ts';
 export {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ScorerPathSetting } from '../config/scorer.ts';
 import { PrismError, errorMessage } from '../errors.ts';
-import { log as rootLog, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { PrismScores, Trajectory } from '../schemas/types.ts';
 import {
@@ -66,7 +66,8 @@ export interface PrismScorerOptions {
   split?: SplitMode;
   /** Dispose the model with the scorer (default true). */
   ownsModel?: boolean;
-  logger?: Logger;
+  /** Where the scorer logs (the caller's logger: the core holds no logger of its own). */
+  logger: Logger;
 }
 
 interface Item {
@@ -123,7 +124,7 @@ export class PrismScorer implements Scorer {
     this.probeModelId = opts.probeModelId;
     this.probeModelVersion = opts.probeModelVersion;
     this.backend = opts.backend;
-    this.logger = (opts.logger ?? rootLog).child({ component: 'scorer' });
+    this.logger = opts.logger.child({ component: 'scorer' });
     const maxPos = opts.model.config.max_position_embeddings;
     this.maxSeqLen = Math.min(opts.maxSeqLen, maxPos);
     if (opts.maxSeqLen > maxPos) {

@@ -8,7 +8,7 @@ import {
 import { sweepRatios, type SweepResult } from '../../src/bench/scorer-sweep.ts';
 import { soakVerdict, type SoakResult, type SoakSample } from '../../src/bench/soak.ts';
 import type { TorchResult } from '../../src/bench/torch.ts';
-import type { BenchRow, ScorerBenchResult } from '../../src/scorer/bench.ts';
+import type { BenchRow, ScorerBenchResult } from '../../src/scorer-host/bench.ts';
 
 export function meta(over: Partial<RunMeta> = {}): RunMeta {
   return {

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initModel, type LlamaModel } from '../../src/model/index.ts';
 import { PrismScorer, type ScoreOutcome } from '../../src/scorer/index.ts';
-import { WorkerScorer } from '../../src/scorer/worker/worker-scorer.ts';
+import { WorkerScorer } from '../../src/scorer-host/worker/worker-scorer.ts';
 import { ByteTokenizer } from '../../src/tokenizer/index.ts';
 import { buildFor } from '../../src/trainer/engines/common.ts';
 import type { InputRecord } from '../../src/trainer/types.ts';

@@ -2,9 +2,9 @@
 // this batch's alone) and prints {baseRss, peakRss, estimate, ok} as JSON. Args: preset B T backend.
 import { pino } from 'pino';
 import { selectBackend } from '../../src/backend/index.ts';
-import { syntheticTrajectories } from '../../src/scorer/bench.ts';
+import { syntheticTrajectories } from '../../src/scorer-host/bench.ts';
 import { batchActivationBytes } from '../../src/scorer/memory.ts';
-import { openProbeModel } from '../../src/scorer/open.ts';
+import { openProbeModel } from '../../src/scorer-host/open.ts';
 import { PrismScorer } from '../../src/scorer/prism-scorer.ts';
 
 const [preset, B, T, backend] = [

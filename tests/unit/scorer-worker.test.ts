@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { openPrismScorer } from '../../src/scorer/open.ts';
+import { openPrismScorer } from '../../src/scorer-host/open.ts';
 import type { ScoreOutcome } from '../../src/scorer/types.ts';
-import { WorkerScorer } from '../../src/scorer/worker/worker-scorer.ts';
+import { WorkerScorer } from '../../src/scorer-host/worker/worker-scorer.ts';
 import { sampleTrajectories, textTrajectory, tokenTrajectory } from './scorer-fixtures.ts';
 
 const quiet = pino({ level: 'silent' });

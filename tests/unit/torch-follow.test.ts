@@ -1,5 +1,5 @@
 /**
- * probe.mode follow with the torch scorer (src/scorer/torch/following.ts) against an in-process fake
+ * probe.mode follow with the torch scorer (src/scorer-host/torch/following.ts) against an in-process fake
  * service (no Python): a verified checkpoint is RELOADed into the service after a micro-batch and
  * adopted at the next swapIfReady(), so outputs carry the new version only for batches scored on it;
  * a reload the service refuses keeps the old version and is counted as rejected; a sha256 mismatch
@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { torchScorerSection } from '../../src/config/scorer.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ModelUpdate, Trajectory } from '../../src/schemas/types.ts';
-import { TorchFollowingScorer, type TorchCheckpoint } from '../../src/scorer/torch/following.ts';
+import { TorchFollowingScorer, type TorchCheckpoint } from '../../src/scorer-host/torch/following.ts';
 import {
   FrameDecoder,
   MessageType,
@@ -22,7 +22,7 @@ import {
   TorchScorer,
   decodeJson,
   encodeJson,
-} from '../../src/scorer/torch/index.ts';
+} from '../../src/scorer-host/torch/index.ts';
 import { CheckpointError, TrainerReason } from '../../src/trainer/errors.ts';
 import { ModelFollower } from '../../src/trainer/model-updates/follower.ts';
 

@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
-import { openPrismScorer } from '../../src/scorer/open.ts';
+import { openPrismScorer } from '../../src/scorer-host/open.ts';
 import type { ScoreOutcome } from '../../src/scorer/types.ts';
-import { openTorchScorer } from '../../src/scorer/torch/index.ts';
+import { openTorchScorer } from '../../src/scorer-host/torch/index.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -23,7 +23,7 @@ import {
   encodeJson,
   encodeScore,
   requestChunks,
-} from '../../src/scorer/torch/index.ts';
+} from '../../src/scorer-host/torch/index.ts';
 
 const log = createLogger('test', 'silent');
 const M = 4; // matrices per trajectory in the fake service

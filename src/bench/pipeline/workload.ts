@@ -2,7 +2,7 @@ import type { Message, Producer } from 'kafkajs';
 import { RecordCodec } from '../../schemas/codec.ts';
 import { LocalSchemaRegistry } from '../../schemas/local-registry.ts';
 import type { Trajectory } from '../../schemas/types.ts';
-import { syntheticTrajectories } from '../../scorer/bench.ts';
+import { syntheticTrajectories } from '../../scorer-host/bench.ts';
 
 /**
  * Input records of the pipeline benchmarks: the scorer bench's synthetic trajectories (a quarter

@@ -76,7 +76,7 @@ function registerScorer(bench: Command): void {
         throw new ConfigError('give exactly one of --model DIR or --preset NAME');
       // Loaded on use, so `prism --help` and the other commands do not pay for tfjs and pino.
       const [{ formatBench, runScorerBench }, { log }, { scorerSection }] = await Promise.all([
-        import('../../scorer/bench.ts'),
+        import('../../scorer-host/bench.ts'),
         import('../../log.ts'),
         import('../../config/scorer.ts'),
       ]);

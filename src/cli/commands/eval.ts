@@ -233,7 +233,7 @@ async function runRouting(flags: RoutingFlags): Promise<void> {
     import('../../io/files.ts'),
     import('../../io/progress.ts'),
     import('../../log.ts'),
-    import('../../scorer/index.ts'),
+    import('../../scorer-host/open.ts'),
     import('../../eval/index.ts'),
   ]);
   const { describeLabel, EvalError, evaluateRouting, formatFamilyTable, formatRoutingTable } = ev;

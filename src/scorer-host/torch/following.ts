@@ -2,7 +2,7 @@ import { PrismError, errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ModelUpdate, Trajectory } from '../../schemas/types.ts';
 import type { ModelFollower } from '../../trainer/model-updates/follower.ts';
-import type { ScoreOutcome, Scorer } from '../types.ts';
+import type { ScoreOutcome, Scorer } from '../../scorer/types.ts';
 
 /** A verified checkpoint folder the service can RELOAD (nothing is loaded in this process). */
 export interface TorchCheckpoint {

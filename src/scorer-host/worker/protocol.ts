@@ -7,7 +7,7 @@ import { PrismError } from '../../errors.ts';
 import type { ScorerConfig } from '../../config/scorer.ts';
 import type { Arch, Preset } from '../../model/config.ts';
 import type { PrismScores, Trajectory } from '../../schemas/types.ts';
-import type { ScoreOutcome } from '../types.ts';
+import type { ScoreOutcome } from '../../scorer/types.ts';
 
 export interface WorkerInit {
   readonly config: Partial<ScorerConfig>;
@@ -28,14 +28,31 @@ export interface WireError {
 
 export type WireOutcome = { ok: true; scores: PrismScores } | { ok: false; error: WireError };
 
+/** The probe identity outputs are labelled with. */
+export interface WireIdentity {
+  readonly probeModelId: string;
+  readonly probeModelVersion: string;
+}
+
+/**
+ * Requests carry an id the reply repeats. `load` reads a checkpoint folder into the worker (probe.mode
+ * follow, in the background; its id names the loaded model), `unload` frees one never adopted, `adopt`
+ * makes loaded model `model` the serving one (or loads `dir` again when this worker does not hold it,
+ * e.g. after a restart).
+ */
 export type ToWorker =
-  { type: 'score'; id: number; trajectories: readonly Trajectory[] } | { type: 'dispose' };
+  | { type: 'score'; id: number; trajectories: readonly Trajectory[] }
+  | { type: 'load'; id: number; dir: string }
+  | { type: 'unload'; id: number }
+  | { type: 'adopt'; id: number; model: number; dir: string; identity: WireIdentity }
+  | { type: 'dispose' };
 
 export type FromWorker =
   | { type: 'ready'; probeModelId: string; probeModelVersion: string; backend: string; maxSeqLen: number }
   | { type: 'init-failed'; error: WireError }
-  | { type: 'scored'; id: number; outcomes: WireOutcome[]; liveTensors: number }
-  | { type: 'score-failed'; id: number; error: WireError; liveTensors: number };
+  | { type: 'scored'; id: number; outcomes: WireOutcome[]; liveTensors: number; path?: string }
+  | { type: 'done'; id: number; liveTensors: number }
+  | { type: 'failed'; id: number; error: WireError; liveTensors: number };
 
 export function toWireError(err: unknown): WireError {
   if (err instanceof PrismError) return { name: err.name, code: err.code, message: err.message };

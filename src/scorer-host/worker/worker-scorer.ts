@@ -1,126 +1,30 @@
 /**
  * WorkerScorer: the PRISM scorer behind the same `Scorer` interface, run in a worker thread that
- * holds the backend and the probe model (entry.ts). Only trajectories go in and score vectors come
- * out (protocol.ts); the main thread never runs a tfjs op, so its event loop stays free.
+ * holds the backend and the probe model (entry.ts). Only trajectories and folder paths go in and
+ * score vectors come out (protocol.ts); the main thread never runs a tfjs op, so its event loop stays free.
  *
  * Failure model:
  * - a bad record: a typed `{ ok: false }` outcome, rebuilt with the worker's code and name;
  * - the scorer in the worker throws (e.g. BACKEND_FAILED): scoreBatch rejects with that typed error;
  * - the worker dies (crash, out of memory, exit): the micro-batch in flight rejects with
- *   `WORKER_CRASHED` (its transaction aborts upstream) and the next call starts a fresh worker.
+ *   `WORKER_CRASHED` (its transaction aborts upstream) and the next call starts a fresh worker,
+ *   on the model it served last (an adopted checkpoint is loaded again from its folder).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { PrismError } from '../../errors.ts';
+import { PrismError, errorMessage } from '../../errors.ts';
 import { log as rootLog, type Logger } from '../../log.ts';
 import type { Trajectory } from '../../schemas/types.ts';
-import type { ScoreOutcome, Scorer } from '../types.ts';
-import {
-  WorkerReportedError,
-  fromWireOutcome,
-  type FromWorker,
-  type ToWorker,
-  type WireError,
-  type WorkerInit,
-} from './protocol.ts';
+import type { ScoreOutcome, Scorer } from '../../scorer/types.ts';
+import type { WireError, WireIdentity, WorkerInit } from './protocol.ts';
+import { ScorerThread, WorkerScorerError, type Identity } from './thread.ts';
 
-export type WorkerScorerErrorCode = 'WORKER_CRASHED' | 'WORKER_START_FAILED' | 'WORKER_DISPOSED';
+export { WorkerScorerError, type WorkerScorerErrorCode } from './thread.ts';
 
-export class WorkerScorerError extends PrismError {
-  declare readonly code: WorkerScorerErrorCode;
-
-  constructor(code: WorkerScorerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
-interface Identity {
-  probeModelId: string;
-  probeModelVersion: string;
-  backend: string;
-  maxSeqLen: number;
-}
-
-interface Pending {
-  resolve: (o: ScoreOutcome[]) => void;
-  reject: (e: Error) => void;
-}
-
-/** The entry to run: compiled JS next to this file (dist), else the tsx bootstrap for the .ts sources. */
-function workerEntry(): { script: URL; entry: string } {
-  const js = new URL('./entry.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { script: js, entry: js.href };
-  return {
-    script: new URL('./bootstrap.mjs', import.meta.url),
-    entry: new URL('./entry.ts', import.meta.url).href,
-  };
-}
-
-/** One live worker: started, ready (identity known), scoring one batch at a time. */
-class ScorerThread {
-  readonly ready: Promise<Identity>;
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private exited: Error | undefined;
-  /** It loaded its model once (a worker that never started is not restarted in a loop). */
-  started = false;
-  liveTensors = 0;
-
-  constructor(init: WorkerInit, onExit: (thread: ScorerThread, err: Error) => void) {
-    const { script, entry } = workerEntry();
-    this.worker = new Worker(script, { workerData: { ...init, entry } });
-    this.ready = new Promise<Identity>((resolve, reject) => {
-      this.worker.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') {
-          this.started = true;
-          resolve(m);
-        } else if (m.type === 'init-failed') reject(new WorkerReportedError(m.error));
-        else this.settle(m);
-      });
-      const died = (err: Error): void => {
-        if (this.exited) return;
-        this.exited = err;
-        reject(err);
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-        onExit(this, err);
-      };
-      this.worker.on('error', (err) =>
-        died(new WorkerScorerError('WORKER_CRASHED', `scorer worker failed: ${err.message}`, { cause: err })),
-      );
-      this.worker.on('exit', (code) =>
-        died(new WorkerScorerError('WORKER_CRASHED', `scorer worker exited with code ${code}`)),
-      );
-    });
-    // Callers observe failures through scoreBatch; keep an unobserved rejection from crashing the process.
-    this.ready.catch(() => undefined);
-  }
-
-  private settle(m: Extract<FromWorker, { type: 'scored' | 'score-failed' }>): void {
-    const p = this.pending.get(m.id);
-    if (p === undefined) return;
-    this.pending.delete(m.id);
-    this.liveTensors = m.liveTensors;
-    if (m.type === 'scored') p.resolve(m.outcomes.map(fromWireOutcome));
-    else p.reject(new WorkerReportedError(m.error));
-  }
-
-  score(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
-    if (this.exited) return Promise.reject(this.exited);
-    const id = this.nextId++;
-    return new Promise<ScoreOutcome[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'score', id, trajectories } satisfies ToWorker);
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    this.worker.postMessage({ type: 'dispose' } satisfies ToWorker);
-    await this.worker.terminate();
-  }
+/** A checkpoint loaded into a worker (probe.mode follow), not serving yet. */
+export interface WorkerModel {
+  readonly dir: string;
+  /** The worker that holds it and its handle there. */
+  readonly thread: ScorerThread;
+  readonly handle: number;
 }
 
 export interface WorkerScorerOptions {
@@ -130,10 +34,12 @@ export interface WorkerScorerOptions {
 export class WorkerScorer implements Scorer {
   private thread: ScorerThread;
   private identity: Identity;
-  private readonly init: WorkerInit;
+  private init: WorkerInit;
   private readonly logger: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** An adopted checkpoint the worker could not serve: every later batch fails with it. */
+  private adoptFailure: WorkerScorerError | undefined;
   /** Workers started after a crash. */
   restarts = 0;
 
@@ -178,7 +84,12 @@ export class WorkerScorer implements Scorer {
     return this.identity.maxSeqLen;
   }
 
-  /** tf.memory().numTensors in the worker after its last batch. */
+  /** The path the worker's scorer used for the last batch (undefined before the first, or while `auto` calibrates). */
+  get path(): string | undefined {
+    return this.thread.path;
+  }
+
+  /** tf.memory().numTensors in the worker after its last request. */
   liveTensors(): number {
     return this.thread.liveTensors;
   }
@@ -193,16 +104,65 @@ export class WorkerScorer implements Scorer {
     this.restarts++;
   }
 
-  scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
-    if (this.disposed) return Promise.reject(new WorkerScorerError('WORKER_DISPOSED', 'scorer was disposed'));
-    // One micro-batch at a time in the worker, in call order.
-    const run = this.queue.then(async () => {
-      const thread = this.thread;
-      this.identity = await thread.ready;
-      return thread.score(trajectories);
-    });
+  /** Runs `work` after every request queued before it (micro-batches and adoptions, in call order). */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
+    if (this.disposed) return Promise.reject(new WorkerScorerError('WORKER_DISPOSED', 'scorer was disposed'));
+    return this.enqueue(async () => {
+      if (this.adoptFailure) throw this.adoptFailure;
+      const thread = this.thread;
+      await thread.ready;
+      return thread.score(trajectories);
+    });
+  }
+
+  /**
+   * probe.mode follow: loads a (verified) checkpoint folder into the worker in the background, next
+   * to the serving model. Rejects with the worker's typed error (unreadable, other architecture).
+   */
+  async preload(dir: string): Promise<WorkerModel> {
+    if (this.disposed) throw new WorkerScorerError('WORKER_DISPOSED', 'scorer was disposed');
+    const thread = this.thread;
+    await thread.ready;
+    const { id, reply } = thread.request({ type: 'load', dir });
+    await reply;
+    return { dir, thread, handle: id };
+  }
+
+  /** Frees a preloaded checkpoint that will not be adopted. */
+  release(model: WorkerModel): void {
+    if (model.thread === this.thread) model.thread.unload(model.handle);
+  }
+
+  /**
+   * Serves `model` from the next micro-batch on, labelled `identity` (synchronously: the caller reads
+   * the identity for the next batch right after). A worker that restarts later loads its folder again.
+   */
+  adopt(model: WorkerModel, identity: WireIdentity): void {
+    const { dir } = model;
+    this.identity = { ...this.identity, ...identity };
+    const { preset: _preset, ...init } = this.init;
+    this.init = { ...init, config: { ...init.config, modelDir: dir, ...identity } };
+    void this.enqueue(async () => {
+      const thread = this.thread;
+      await thread.ready;
+      const handle = model.thread === thread ? model.handle : -1;
+      await thread.request({ type: 'adopt', model: handle, dir, identity }).reply;
+    }).catch((err: unknown) => {
+      // A crashed worker restarts on the adopted folder (init above); anything else is fatal for scoring.
+      if (err instanceof WorkerScorerError && err.code === 'WORKER_CRASHED') return;
+      this.adoptFailure = new WorkerScorerError(
+        'WORKER_ADOPT_FAILED',
+        `the scorer worker could not serve checkpoint ${identity.probeModelVersion} (${dir}): ${errorMessage(err)}; restart prism run`,
+        { cause: err },
+      );
+      this.logger.error({ err: this.adoptFailure.message }, 'probe model swap failed in the scorer worker');
+    });
   }
 
   dispose(): void {

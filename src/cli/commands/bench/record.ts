@@ -1,7 +1,7 @@
 import { startMeta } from '../../../bench/machine.ts';
 import { backendsHeadline } from '../../../bench/report/backends-table.ts';
 import { writeResult } from '../../../bench/results.ts';
-import type { ScorerBenchResult } from '../../../scorer/bench.ts';
+import type { ScorerBenchResult } from '../../../scorer-host/bench.ts';
 import { resultsDir } from './common.ts';
 
 /** `prism bench scorer --record`: saves the run as bench/results/scorer-backends.json for `bench report`. */
