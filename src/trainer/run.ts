@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
 import { DEFAULT_LIMITS, type InputConfig } from '../config/input.ts';
 import type { KafkaConfig } from '../config/kafka.ts';
@@ -70,6 +70,162 @@ function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** What readiness reads while the trainer runs (also updated by the consumer's events and the loop). */
+interface TrainerStatus {
+  joined: boolean;
+  step: number;
+  lastBrokerOkAt: number;
+  stopping: boolean;
+}
+
+/** /metrics, /healthz and /readyz of the trainer, or null when trainer.<kind>.metrics is disabled. */
+async function startTrainerServer(
+  cfg: SftTrainerConfig | RlTrainerConfig,
+  metrics: TrainerMetrics,
+  status: TrainerStatus,
+  failed: () => boolean,
+  log: Logger,
+): Promise<RunningHttpServer | null> {
+  if (!cfg.metrics.enabled) return null;
+  // Not ready when no broker request succeeded for a session timeout (the member would be evicted).
+  const brokerStaleMs = cfg.sessionTimeoutMs;
+  return startHttpServer({
+    host: cfg.metrics.host,
+    port: cfg.metrics.port,
+    registry: metrics.registry,
+    healthy: () => !failed(),
+    readiness: () =>
+      runtimeReadiness(
+        { failed: failed(), joined: status.joined, lastBrokerOkAt: status.lastBrokerOkAt },
+        Date.now(),
+        brokerStaleMs,
+        TRAINER_WORDING,
+        { step: status.step },
+      ),
+    log,
+  });
+}
+
+/** Creates the trainer's topics when missing and reads the limits a dead letter must fit (issue 19). */
+async function setUpTopics(
+  kafka: Kafka,
+  config: TrainerRunConfig,
+  inputTopic: string,
+  log: Logger,
+): Promise<TopicLimits> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const wanted = new Set([inputTopic, config.topics.dlq, config.topics.modelUpdates]);
+    await ensureTopics(
+      admin,
+      prismTopicSpecs(config.topics).filter((s) => wanted.has(s.name)),
+    );
+    // A dead letter the DLQ would refuse is written without its payload (issue 19).
+    return await TopicLimits.describe(admin, {
+      input: inputTopic,
+      outputs: [config.topics.dlq],
+      dlq: config.topics.dlq,
+      log,
+    });
+  } catch (err) {
+    throw toBrokerError(config.kafka.brokers, 'trainer topic setup', err);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function trainerConsumer(kafka: Kafka, cfg: SftTrainerConfig | RlTrainerConfig): Consumer {
+  return kafka.consumer({
+    groupId: cfg.groupId,
+    sessionTimeout: cfg.sessionTimeoutMs,
+    rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 60_000),
+    heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+}
+
+/** The step engine of `kind` (RL: clipped policy gradient with the KL reference) and its advantage setting. */
+function stepEngine(
+  kind: TrainerKind,
+  cfg: SftTrainerConfig | RlTrainerConfig,
+  booted: Booted,
+  maxTokens: number,
+): { engine: StepEngine<unknown>; advantage: LoopOptions['advantage'] } {
+  const seq = {
+    tokenizer: booted.tokenizer,
+    vocabSize: booted.model.config.vocab_size,
+    maxSeqLen: cfg.maxSeqLen,
+    maxTokens,
+  };
+  if (kind === 'rl') {
+    const rl = cfg as RlTrainerConfig;
+    const engine = new RlEngine(
+      booted.model,
+      seq,
+      { clipLow: rl.clip.low, clipHigh: rl.clip.high, klCoef: rl.kl.coef, aggregation: rl.aggregation },
+      booted.reference,
+    ) as StepEngine<unknown>;
+    return { engine, advantage: rl.advantage };
+  }
+  return { engine: new SftEngine(booted.model, seq) as StepEngine<unknown>, advantage: undefined };
+}
+
+/** The training loop over the booted model: schedule, accumulation, checkpoints, sink. */
+function trainerLoop(
+  kind: TrainerKind,
+  cfg: SftTrainerConfig | RlTrainerConfig,
+  booted: Booted,
+  parts: {
+    engine: StepEngine<unknown>;
+    advantage: LoopOptions['advantage'];
+    sink: RetryingTrainerSink;
+    metrics: TrainerMetrics;
+    log: Logger;
+  },
+): TrainerLoop<unknown> {
+  const idLog = cfg.idLog === undefined ? undefined : new IdLog(cfg.idLog);
+  idLog?.start(booted.start.step, booted.start.version);
+  const o = cfg.optimizer;
+  return new TrainerLoop<unknown>(
+    {
+      trainer: kind,
+      modelId: cfg.modelId,
+      consumerGroup: cfg.groupId,
+      microBatchSize: cfg.microBatchSize,
+      maxBatchWaitMs: cfg.maxBatchWaitMs,
+      gradAccumulation: o.gradAccumulation,
+      maxGradNorm: o.maxGradNorm,
+      schedule: {
+        lr: o.lr,
+        warmupSteps: o.warmupSteps,
+        decay: o.decay,
+        decaySteps: o.decaySteps,
+        minLrRatio: o.minLrRatio,
+      },
+      checkpointEverySteps: cfg.checkpoint.everySteps,
+      checkpointEverySeconds: cfg.checkpoint.everySeconds,
+      keepCheckpoints: cfg.checkpoint.keep,
+      advantage: parts.advantage,
+    },
+    {
+      engine: parts.engine,
+      params: booted.model.namedWeights(),
+      optimizer: booted.optimizer,
+      store: booted.store,
+      writeWeights: (dir) => saveModel(booted.model, dir),
+      writeOptimizer: (dir) => writeOptimizerState(booted.optimizer, dir),
+      sink: parts.sink,
+      ledger: booted.ledger,
+      idLog,
+      metrics: parts.metrics,
+      log: parts.log,
+    },
+    booted.start,
+  );
+}
+
 /** Starts `prism train sft|rl`: consumes, trains, checkpoints and publishes until stop() or a fatal error. */
 export async function startTrainer(
   kind: TrainerKind,
@@ -93,29 +249,16 @@ export async function startTrainer(
   const metrics = new TrainerMetrics(kind);
   let fatal: unknown = null;
   let server: RunningHttpServer | null = null;
-  const status = { joined: false, step: booted.start.step, lastBrokerOkAt: 0, stopping: false };
-  // Not ready when no broker request succeeded for a session timeout (the member would be evicted).
-  const brokerStaleMs = cfg.sessionTimeoutMs;
+  const status: TrainerStatus = {
+    joined: false,
+    step: booted.start.step,
+    lastBrokerOkAt: 0,
+    stopping: false,
+  };
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   try {
-    if (cfg.metrics.enabled) {
-      server = await startHttpServer({
-        host: cfg.metrics.host,
-        port: cfg.metrics.port,
-        registry: metrics.registry,
-        healthy: () => fatal === null,
-        readiness: () =>
-          runtimeReadiness(
-            { failed: fatal !== null, joined: status.joined, lastBrokerOkAt: status.lastBrokerOkAt },
-            Date.now(),
-            brokerStaleMs,
-            TRAINER_WORDING,
-            { step: status.step },
-          ),
-        log,
-      });
-    }
+    server = await startTrainerServer(cfg, metrics, status, () => fatal !== null, log);
     const codecs = TrainerCodecs.fromConfig(
       config.input?.schemaRegistry ?? {},
       { input: inputTopic, modelUpdates: config.topics.modelUpdates },
@@ -126,38 +269,11 @@ export async function startTrainer(
       clientId: `${config.kafka.clientId}-trainer-${kind}`,
       log,
     });
-    const admin = kafka.admin();
-    let limits: TopicLimits | undefined;
-    try {
-      await admin.connect();
-      const wanted = new Set([inputTopic, config.topics.dlq, config.topics.modelUpdates]);
-      await ensureTopics(
-        admin,
-        prismTopicSpecs(config.topics).filter((s) => wanted.has(s.name)),
-      );
-      // A dead letter the DLQ would refuse is written without its payload (issue 19).
-      limits = await TopicLimits.describe(admin, {
-        input: inputTopic,
-        outputs: [config.topics.dlq],
-        dlq: config.topics.dlq,
-        log,
-      });
-    } catch (err) {
-      throw toBrokerError(config.kafka.brokers, 'trainer topic setup', err);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const limits = await setUpTopics(kafka, config, inputTopic, log);
     // Not idempotent: DLQ duplicates after a crash are tolerated, ModelUpdates are keyed (latest wins).
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    consumer = kafka.consumer({
-      groupId: cfg.groupId,
-      sessionTimeout: cfg.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(cfg.sessionTimeoutMs, 60_000),
-      heartbeatInterval: Math.min(3000, Math.floor(cfg.sessionTimeoutMs / 3)),
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-    });
+    consumer = trainerConsumer(kafka, cfg);
     const sink = new RetryingTrainerSink(
       new KafkaTrainerSink({
         producer,
@@ -177,65 +293,9 @@ export async function startTrainer(
         onCommitSkipped: () => metrics.commitsSkipped.inc(),
       },
     );
-    const seq = {
-      tokenizer: booted.tokenizer,
-      vocabSize: booted.model.config.vocab_size,
-      maxSeqLen: cfg.maxSeqLen,
-      maxTokens: config.input?.limits?.maxTokens ?? DEFAULT_LIMITS.maxTokens,
-    };
-    let engine: StepEngine<unknown>;
-    let advantage: LoopOptions['advantage'];
-    if (kind === 'rl') {
-      const rl = cfg as RlTrainerConfig;
-      engine = new RlEngine(
-        booted.model,
-        seq,
-        { clipLow: rl.clip.low, clipHigh: rl.clip.high, klCoef: rl.kl.coef, aggregation: rl.aggregation },
-        booted.reference,
-      ) as StepEngine<unknown>;
-      advantage = rl.advantage;
-    } else {
-      engine = new SftEngine(booted.model, seq) as StepEngine<unknown>;
-    }
-    const idLog = cfg.idLog === undefined ? undefined : new IdLog(cfg.idLog);
-    idLog?.start(booted.start.step, booted.start.version);
-    const o = cfg.optimizer;
-    const loop = new TrainerLoop<unknown>(
-      {
-        trainer: kind,
-        modelId: cfg.modelId,
-        consumerGroup: cfg.groupId,
-        microBatchSize: cfg.microBatchSize,
-        maxBatchWaitMs: cfg.maxBatchWaitMs,
-        gradAccumulation: o.gradAccumulation,
-        maxGradNorm: o.maxGradNorm,
-        schedule: {
-          lr: o.lr,
-          warmupSteps: o.warmupSteps,
-          decay: o.decay,
-          decaySteps: o.decaySteps,
-          minLrRatio: o.minLrRatio,
-        },
-        checkpointEverySteps: cfg.checkpoint.everySteps,
-        checkpointEverySeconds: cfg.checkpoint.everySeconds,
-        keepCheckpoints: cfg.checkpoint.keep,
-        advantage,
-      },
-      {
-        engine,
-        params: booted.model.namedWeights(),
-        optimizer: booted.optimizer,
-        store: booted.store,
-        writeWeights: (dir) => saveModel(booted.model, dir),
-        writeOptimizer: (dir) => writeOptimizerState(booted.optimizer, dir),
-        sink,
-        ledger: booted.ledger,
-        idLog,
-        metrics,
-        log,
-      },
-      booted.start,
-    );
+    const maxTokens = config.input?.limits?.maxTokens ?? DEFAULT_LIMITS.maxTokens;
+    const { engine, advantage } = stepEngine(kind, cfg, booted, maxTokens);
+    const loop = trainerLoop(kind, cfg, booted, { engine, advantage, sink, metrics, log });
     return await run(kind, {
       consumer,
       producer,
@@ -269,7 +329,7 @@ interface RunParts {
   metrics: TrainerMetrics;
   codecs: TrainerCodecs;
   server: RunningHttpServer | null;
-  status: { joined: boolean; step: number; lastBrokerOkAt: number; stopping: boolean };
+  status: TrainerStatus;
   patienceMs: number;
   /** Asks the broker directly while the consumer is silent (evicted, or busy training). */
   brokerProbe: () => Promise<void>;
