@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,224 @@ function histogramOf(text: string | undefined): Histogram | undefined {
   return text === undefined ? undefined : parseHistogram(text, 'prism_end_to_end_seconds');
 }
 
+type BatchSettings = ReturnType<typeof batchSection.parse>;
+type ConsumerSettings = ReturnType<typeof consumerSection.parse>;
+
+/** What every column shares: the options, the broker, one idempotent producer and the workload. */
+interface BenchContext {
+  o: PipelineBenchOptions;
+  log: Logger;
+  kafka: Kafka;
+  brokers: string[];
+  producer: Producer;
+  workload: Workload;
+}
+
+/** The three columns: how each child is started and what it is. */
+function columnPlans(
+  o: PipelineBenchOptions,
+  batch: BatchSettings,
+  consumer: ConsumerSettings,
+  modelDir: string,
+): Record<PipelineColumn, ColumnPlan> {
+  return {
+    plain: {
+      description: `plain kafkajs transactional consume→produce loop: copy key/value, ≤ ${batch.size} records per transaction with the input offset, one transactional producer per partition, kafkajs initialRetryTime ${PLAIN_LOOP_RETRY_MS} ms`,
+      records: o.records,
+      http: false,
+      kind: 'plain',
+      args: (t) => [
+        'bench',
+        'pipeline-baseline',
+        ...[
+          '--brokers',
+          t.brokers,
+          '--group',
+          t.group,
+          '--input',
+          t.topics.input,
+          '--output',
+          t.topics.outputs[0],
+        ],
+        ...[
+          '--batch-size',
+          String(batch.size),
+          '--concurrency',
+          String(consumer.partitionsConsumedConcurrently),
+        ],
+      ],
+    },
+    noop: {
+      description:
+        '`prism run --scorer noop`: decode (Avro) → micro-batch → constant scores → arbitrate (median window) → route (Avro) → one transaction per micro-batch',
+      records: o.records,
+      http: true,
+      kind: 'prism',
+      args: (t) => prismRunArgs({ ...t, scorer: ['--scorer', 'noop'] }),
+    },
+    tiny: {
+      description:
+        '`prism run` with the tiny preset (random weights, 0.22 M parameters): real PRISM gradient norms on the auto-selected tfjs backend',
+      records: o.modelRecords,
+      http: true,
+      kind: 'prism',
+      args: (t) => prismRunArgs({ ...t, scorer: ['--scorer', 'prism', '--model', modelDir] }),
+    },
+  };
+}
+
+/** One column's running pieces: its fresh topics, the observer and the child process. */
+interface ColumnRun {
+  name: PipelineColumn;
+  plan: ColumnPlan;
+  stamp: string;
+  topics: BenchTopics;
+  observer: LatencyObserver;
+  httpPort: number;
+  args: string[];
+  child: BenchChild;
+}
+
+/** Fresh topics, an observer and the child for one column; stopped and cleaned up whatever happens. */
+async function runColumn(ctx: BenchContext, name: PipelineColumn, plan: ColumnPlan): Promise<ColumnResult> {
+  const { o, log, kafka } = ctx;
+  const stamp = `${name}-${Date.now().toString(36)}`;
+  const topics = await createBenchTopics(kafka, stamp, o.partitions, plan.kind);
+  const observer = await LatencyObserver.start(kafka, {
+    groupId: `bench-${stamp}-observer`,
+    input: topics.input,
+    outputs: topics.outputs,
+  });
+  const [httpPort] = await freePorts(1);
+  const args = plan.args({ brokers: ctx.brokers.join(','), group: `bench-${stamp}`, topics, httpPort });
+  let child: BenchChild | undefined;
+  try {
+    const c = startPrismChild(args, {
+      label: `${name} column (prism ${args.slice(0, 2).join(' ')})`,
+      keep: /tfjs backend|scorer path|scorer ready/i,
+    });
+    child = c;
+    const result = await measureColumn(ctx, {
+      name,
+      plan,
+      stamp,
+      topics,
+      observer,
+      httpPort,
+      args,
+      child: c,
+    });
+    const exit = await c.stop();
+    if (exit.code !== 0)
+      log.warn({ column: name, exit }, 'pipeline bench: child did not exit cleanly after SIGTERM');
+    return result;
+  } finally {
+    await child?.stop(5000);
+    await observer.stop();
+    if (o.brokers !== undefined)
+      await deleteBenchTopics(kafka, topics).catch((err: unknown) =>
+        log.warn({ err: errorMessage(err) }, 'could not delete bench topics'),
+      );
+  }
+}
+
+/** The three phases of a column: warm-up (not measured), drain, latency under paced load. */
+async function measureColumn(ctx: BenchContext, r: ColumnRun): Promise<ColumnResult> {
+  const { o, log, producer: p, workload } = ctx;
+  const { name, plan, stamp, topics, observer, child: c } = r;
+  const wait = (phase: 'warm-up' | 'drain') => ({
+    stallMs: o.stallMs,
+    check: () => c.assertAlive(phase),
+    onProgress: (d: number, total: number) => o.onProgress?.(name, phase, d, total),
+  });
+  log.info({ column: name, pid: c.pid, records: o.warmRecords }, 'pipeline bench: warm-up');
+  await warmUp(p, observer, workload, topics.input, o.warmRecords, `w-${stamp}`, wait('warm-up'));
+  log.info({ column: name, records: plan.records }, 'pipeline bench: drain');
+  const drained = await drain(p, observer, workload, topics.input, plan.records, `d-${stamp}`, wait('drain'));
+  const rssFrom = c.samples.length;
+  const { latency, metricHist } = await latencyPhase(ctx, r, drained);
+  return {
+    name,
+    description: plan.description,
+    drain: drained,
+    latency,
+    metricLatency:
+      metricHist === undefined
+        ? null
+        : {
+            p50Ms: histogramQuantile(0.5, metricHist) * 1000,
+            p99Ms: histogramQuantile(0.99, metricHist) * 1000,
+            count: metricHist.count,
+          },
+    peakRssBytes: c.peakRssBytes(),
+    steadyRssBytes: summarize(c.samples.slice(rssFrom).map((s) => s.rssBytes)).p50,
+    duplicateOutputs: observer.duplicateOutputs,
+    rss: downsample(c.samples, 400),
+    command: `prism ${r.args.join(' ')}`,
+    notes: c.keptMessages(),
+  };
+}
+
+/**
+ * Open-loop input at latencyLoad × the drain rate: end-to-end latencies seen by the observer and,
+ * for prism columns, the pipeline's own prism_end_to_end_seconds over the same phase.
+ */
+async function latencyPhase(
+  ctx: BenchContext,
+  r: ColumnRun,
+  drained: DrainResult,
+): Promise<{ latency: LatencyStats; metricHist: Histogram | undefined }> {
+  const { o, log, producer: p, workload } = ctx;
+  const { name, plan, stamp, topics, observer, httpPort, child: c } = r;
+  const before = plan.http ? histogramOf(await scrape('127.0.0.1', httpPort)) : undefined;
+  const targetRate = Math.max(
+    1,
+    o.latencyLoad * (Number.isFinite(drained.recordsPerSec) ? drained.recordsPerSec : 1),
+  );
+  log.info({ column: name, drainRate: drained.recordsPerSec, targetRate }, 'pipeline bench: latency');
+  const sendStart = performance.now();
+  const pacedKeys = await pacedLoad(p, topics.input, workload, {
+    rate: targetRate,
+    seconds: o.latencySeconds,
+    idPrefix: `l-${stamp}`,
+    abort: () => c.hasExited(),
+  });
+  const sentRate = pacedKeys.length / ((performance.now() - sendStart) / 1000);
+  // A pipeline that cannot keep up is reported (missing > 0, latencies of what arrived), not waited for forever.
+  const missing = await observer.waitFor(pacedKeys, {
+    stallMs: o.stallMs,
+    deadline: Date.now() + Math.max(60_000, 3 * o.latencySeconds * 1000),
+    check: () => c.assertAlive('under paced load'),
+    onProgress: (d) => o.onProgress?.(name, 'latency', d, pacedKeys.length),
+  });
+  if (missing > 0)
+    log.warn(
+      { column: name, missing, of: pacedKeys.length },
+      'pipeline bench: the column fell behind the paced load',
+    );
+  await observer.waitForInputs(pacedKeys);
+  const after = plan.http ? histogramOf(await scrape('127.0.0.1', httpPort)) : undefined;
+  return {
+    latency: { ...summarize(observer.latencies(pacedKeys)), targetRate, sentRate, missing },
+    metricHist: after === undefined ? undefined : diffHistogram(after, before),
+  };
+}
+
+/** records/s of each prism column over the plain loop's. */
+function ratiosOf(columns: readonly ColumnResult[]): PipelineResult['ratios'] {
+  const rateOf = (n: PipelineColumn): number | undefined =>
+    columns.find((c) => c.name === n)?.drain.recordsPerSec;
+  const plain = rateOf('plain');
+  const ratios: PipelineResult['ratios'] = {};
+  if (plain !== undefined) {
+    const noop = rateOf('noop');
+    const tiny = rateOf('tiny');
+    if (noop !== undefined) ratios.noopVsPlain = noop / plain;
+    if (tiny !== undefined) ratios.tinyVsPlain = tiny / plain;
+  }
+  return ratios;
+}
+
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineResult> {
   const log = o.logger;
   const batch = batchSection.parse({});
@@ -156,167 +374,10 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     producer = p;
     await p.connect();
-
-    const plans: Record<PipelineColumn, ColumnPlan> = {
-      plain: {
-        description: `plain kafkajs transactional consume→produce loop: copy key/value, ≤ ${batch.size} records per transaction with the input offset, one transactional producer per partition, kafkajs initialRetryTime ${PLAIN_LOOP_RETRY_MS} ms`,
-        records: o.records,
-        http: false,
-        kind: 'plain',
-        args: (t) => [
-          'bench',
-          'pipeline-baseline',
-          ...[
-            '--brokers',
-            t.brokers,
-            '--group',
-            t.group,
-            '--input',
-            t.topics.input,
-            '--output',
-            t.topics.outputs[0],
-          ],
-          ...[
-            '--batch-size',
-            String(batch.size),
-            '--concurrency',
-            String(consumer.partitionsConsumedConcurrently),
-          ],
-        ],
-      },
-      noop: {
-        description:
-          '`prism run --scorer noop`: decode (Avro) → micro-batch → constant scores → arbitrate (median window) → route (Avro) → one transaction per micro-batch',
-        records: o.records,
-        http: true,
-        kind: 'prism',
-        args: (t) => prismRunArgs({ ...t, scorer: ['--scorer', 'noop'] }),
-      },
-      tiny: {
-        description:
-          '`prism run` with the tiny preset (random weights, 0.22 M parameters): real PRISM gradient norms on the auto-selected tfjs backend',
-        records: o.modelRecords,
-        http: true,
-        kind: 'prism',
-        args: (t) => prismRunArgs({ ...t, scorer: ['--scorer', 'prism', '--model', modelDir] }),
-      },
-    };
-
+    const ctx: BenchContext = { o, log, kafka, brokers: broker.brokers, producer: p, workload };
+    const plans = columnPlans(o, batch, consumer, modelDir);
     const columns: ColumnResult[] = [];
-    for (const name of o.columns) {
-      const plan = plans[name];
-      const stamp = `${name}-${Date.now().toString(36)}`;
-      const topics = await createBenchTopics(kafka, stamp, o.partitions, plan.kind);
-      const observer = await LatencyObserver.start(kafka, {
-        groupId: `bench-${stamp}-observer`,
-        input: topics.input,
-        outputs: topics.outputs,
-      });
-      const [httpPort] = await freePorts(1);
-      const args = plan.args({
-        brokers: broker.brokers.join(','),
-        group: `bench-${stamp}`,
-        topics,
-        httpPort,
-      });
-      let child: BenchChild | undefined;
-      try {
-        const c = startPrismChild(args, {
-          label: `${name} column (prism ${args.slice(0, 2).join(' ')})`,
-          keep: /tfjs backend|scorer path|scorer ready/i,
-        });
-        child = c;
-        const wait = (phase: 'warm-up' | 'drain') => ({
-          stallMs: o.stallMs,
-          check: () => c.assertAlive(phase),
-          onProgress: (d: number, total: number) => o.onProgress?.(name, phase, d, total),
-        });
-        log.info({ column: name, pid: c.pid, records: o.warmRecords }, 'pipeline bench: warm-up');
-        await warmUp(p, observer, workload, topics.input, o.warmRecords, `w-${stamp}`, wait('warm-up'));
-        log.info({ column: name, records: plan.records }, 'pipeline bench: drain');
-        const drained = await drain(
-          p,
-          observer,
-          workload,
-          topics.input,
-          plan.records,
-          `d-${stamp}`,
-          wait('drain'),
-        );
-
-        const before = plan.http ? histogramOf(await scrape('127.0.0.1', httpPort)) : undefined;
-        const targetRate = Math.max(
-          1,
-          o.latencyLoad * (Number.isFinite(drained.recordsPerSec) ? drained.recordsPerSec : 1),
-        );
-        log.info({ column: name, drainRate: drained.recordsPerSec, targetRate }, 'pipeline bench: latency');
-        const rssFrom = c.samples.length;
-        const sendStart = performance.now();
-        const pacedKeys = await pacedLoad(p, topics.input, workload, {
-          rate: targetRate,
-          seconds: o.latencySeconds,
-          idPrefix: `l-${stamp}`,
-          abort: () => c.hasExited(),
-        });
-        const sentRate = pacedKeys.length / ((performance.now() - sendStart) / 1000);
-        // A pipeline that cannot keep up is reported (missing > 0, latencies of what arrived), not waited for forever.
-        const missing = await observer.waitFor(pacedKeys, {
-          stallMs: o.stallMs,
-          deadline: Date.now() + Math.max(60_000, 3 * o.latencySeconds * 1000),
-          check: () => c.assertAlive('under paced load'),
-          onProgress: (d) => o.onProgress?.(name, 'latency', d, pacedKeys.length),
-        });
-        if (missing > 0)
-          log.warn(
-            { column: name, missing, of: pacedKeys.length },
-            'pipeline bench: the column fell behind the paced load',
-          );
-        await observer.waitForInputs(pacedKeys);
-        const after = plan.http ? histogramOf(await scrape('127.0.0.1', httpPort)) : undefined;
-        const metricHist = after === undefined ? undefined : diffHistogram(after, before);
-        const peak = c.peakRssBytes();
-        columns.push({
-          name,
-          description: plan.description,
-          drain: drained,
-          latency: { ...summarize(observer.latencies(pacedKeys)), targetRate, sentRate, missing },
-          metricLatency:
-            metricHist === undefined
-              ? null
-              : {
-                  p50Ms: histogramQuantile(0.5, metricHist) * 1000,
-                  p99Ms: histogramQuantile(0.99, metricHist) * 1000,
-                  count: metricHist.count,
-                },
-          peakRssBytes: peak,
-          steadyRssBytes: summarize(c.samples.slice(rssFrom).map((s) => s.rssBytes)).p50,
-          duplicateOutputs: observer.duplicateOutputs,
-          rss: downsample(c.samples, 400),
-          command: `prism ${args.join(' ')}`,
-          notes: c.keptMessages(),
-        });
-        const exit = await c.stop();
-        if (exit.code !== 0)
-          log.warn({ column: name, exit }, 'pipeline bench: child did not exit cleanly after SIGTERM');
-      } finally {
-        await child?.stop(5000);
-        await observer.stop();
-        if (o.brokers !== undefined)
-          await deleteBenchTopics(kafka, topics).catch((err: unknown) =>
-            log.warn({ err: errorMessage(err) }, 'could not delete bench topics'),
-          );
-      }
-    }
-    const rateOf = (n: PipelineColumn): number | undefined =>
-      columns.find((c) => c.name === n)?.drain.recordsPerSec;
-    const plain = rateOf('plain');
-    const ratios: PipelineResult['ratios'] = {};
-    if (plain !== undefined) {
-      const noop = rateOf('noop');
-      const tiny = rateOf('tiny');
-      if (noop !== undefined) ratios.noopVsPlain = noop / plain;
-      if (tiny !== undefined) ratios.tinyVsPlain = tiny / plain;
-    }
+    for (const name of o.columns) columns.push(await runColumn(ctx, name, plans[name]));
     return {
       kind: 'pipeline',
       meta: o.meta.finish(),
@@ -335,7 +396,7 @@ export async function runPipelineBench(o: PipelineBenchOptions): Promise<Pipelin
         latencyLoad: o.latencyLoad,
       },
       columns,
-      ratios,
+      ratios: ratiosOf(columns),
     };
   } finally {
     await producer?.disconnect().catch(() => undefined);
