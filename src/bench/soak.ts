@@ -116,6 +116,75 @@ async function sampleChild(child: BenchChild, port: number, t: number): Promise<
   };
 }
 
+/** The pieces of a running soak: one producer, the observer, the workload, the topics and the child. */
+interface SoakParts {
+  producer: Producer;
+  observer: LatencyObserver;
+  workload: Workload;
+  topics: BenchTopics;
+  stamp: string;
+  child: BenchChild;
+}
+
+/** Warm-up, then (without --rate) a capacity drain; the paced rate is load × that drain rate. */
+async function warmAndMeasure(o: SoakOptions, p: SoakParts): Promise<{ drainRate: number; rate: number }> {
+  const { producer, observer: obs, workload, topics: t, stamp, child: c } = p;
+  const wait = { stallMs: o.stallMs, check: () => c.assertAlive('warming up') };
+  o.logger.info({ records: o.warmupRecords }, 'soak: warm-up');
+  await warmUp(producer, obs, workload, t.input, o.warmupRecords, `w-${stamp}`, wait);
+  const drainRate =
+    o.rate === undefined
+      ? (await drain(producer, obs, workload, t.input, o.capacityRecords, `c-${stamp}`, wait)).recordsPerSec
+      : Number.NaN;
+  const rate = o.rate ?? Math.max(1, o.load * (Number.isFinite(drainRate) ? drainRate : 1));
+  return { drainRate, rate };
+}
+
+/**
+ * Paced input at `rate` for `totalSec`, the child sampled every intervalSeconds (and once more at
+ * the end); returns once every paced record's output and input were seen.
+ */
+async function streamSampled(
+  o: SoakOptions,
+  p: SoakParts & { port: number; rate: number; totalSec: number },
+): Promise<{ samples: SoakSample[]; keys: string[]; t0: number }> {
+  const { producer, observer: obs, workload, topics: t, stamp, child: c, port, rate, totalSec } = p;
+  const samples: SoakSample[] = [];
+  const t0 = Date.now();
+  let sampling = Promise.resolve();
+  const tick = (): void => {
+    sampling = sampling.then(async () => {
+      const s = await sampleChild(c, port, (Date.now() - t0) / 1000);
+      samples.push(s);
+      o.onTick?.(s.t, totalSec, s);
+    });
+  };
+  tick();
+  const timer = setInterval(tick, o.intervalSeconds * 1000);
+  let keys: string[];
+  try {
+    keys = await pacedLoad(producer, t.input, workload, {
+      rate,
+      seconds: totalSec,
+      idPrefix: `s-${stamp}`,
+      abort: () => c.hasExited(),
+    });
+    c.assertAlive('streaming');
+    await obs.waitFor(keys, {
+      stallMs: o.stallMs,
+      deadline: Date.now() + 120_000,
+      check: () => c.assertAlive('finishing'),
+    });
+    await sleep(o.intervalSeconds * 1000);
+  } finally {
+    clearInterval(timer);
+    tick();
+    await sampling;
+  }
+  await obs.waitForInputs(keys);
+  return { samples, keys, t0 };
+}
+
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const log = o.logger;
   const batch = batchSection.parse({});
@@ -159,50 +228,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       keep: /tfjs backend|scorer path|scorer ready/i,
     });
     child = c;
-    const wait = { stallMs: o.stallMs, check: () => c.assertAlive('warming up') };
-    log.info({ records: o.warmupRecords }, 'soak: warm-up');
-    await warmUp(producer, obs, workload, t.input, o.warmupRecords, `w-${stamp}`, wait);
-    const drainRate =
-      o.rate === undefined
-        ? (await drain(producer, obs, workload, t.input, o.capacityRecords, `c-${stamp}`, wait)).recordsPerSec
-        : Number.NaN;
-    const rate = o.rate ?? Math.max(1, o.load * (Number.isFinite(drainRate) ? drainRate : 1));
+    const parts: SoakParts = { producer, observer: obs, workload, topics: t, stamp, child: c };
+    const { drainRate, rate } = await warmAndMeasure(o, parts);
     const totalSec = o.minutes * 60;
     log.info({ drainRate, rate, minutes: o.minutes }, 'soak: streaming');
-
-    const samples: SoakSample[] = [];
-    const t0 = Date.now();
-    let sampling = Promise.resolve();
-    const tick = (): void => {
-      sampling = sampling.then(async () => {
-        const s = await sampleChild(c, port, (Date.now() - t0) / 1000);
-        samples.push(s);
-        o.onTick?.(s.t, totalSec, s);
-      });
-    };
-    tick();
-    const timer = setInterval(tick, o.intervalSeconds * 1000);
-    let keys: string[] = [];
-    try {
-      keys = await pacedLoad(producer, t.input, workload, {
-        rate,
-        seconds: totalSec,
-        idPrefix: `s-${stamp}`,
-        abort: () => c.hasExited(),
-      });
-      c.assertAlive('streaming');
-      await obs.waitFor(keys, {
-        stallMs: o.stallMs,
-        deadline: Date.now() + 120_000,
-        check: () => c.assertAlive('finishing'),
-      });
-      await sleep(o.intervalSeconds * 1000);
-    } finally {
-      clearInterval(timer);
-      tick();
-      await sampling;
-    }
-    await obs.waitForInputs(keys);
+    const { samples, keys, t0 } = await streamSampled(o, { ...parts, port, rate, totalSec });
     const notes = c.keptMessages();
     const exit = await c.stop();
     if (exit.code !== 0) log.warn({ exit }, 'soak: prism run did not exit cleanly after SIGTERM');
