@@ -36,6 +36,11 @@ function brokerList(v: string | undefined): string[] | undefined {
 }
 
 export function registerPipeline(bench: Command): void {
+  registerPipelineBench(bench);
+  registerPipelineBaseline(bench);
+}
+
+function registerPipelineBench(bench: Command): void {
   bench
     .command('pipeline')
     .description(
@@ -72,46 +77,93 @@ export function registerPipeline(bench: Command): void {
     )
     .option('--quick', 'small counts for checking the tooling (writes pipeline.quick.json)')
     .option('--results <dir>', 'results folder (default bench/results)')
-    .action(async (flags: PipelineFlags) => {
-      const quick = flags.quick === true;
-      const meta = startMeta({ quick });
-      const bar = progressBar('pipeline [{bar}] {value}/{total} {column} {phase}');
-      let current = '';
-      // Loaded on use: the runner pulls in tfjs (model writing) and the broker code.
-      const [{ runPipelineBench }, { log }] = await Promise.all([
-        import('../../../bench/pipeline/run.ts'),
-        import('../../../log.ts'),
-      ]);
-      const result = await runPipelineBench({
-        brokers: brokerList(flags.brokers),
-        columns: flags.columns,
-        records: flags.records ?? (quick ? 3000 : 20_000),
-        modelRecords: flags.modelRecords ?? (quick ? 400 : 2000),
-        warmRecords: flags.warmRecords,
-        latencySeconds: flags.latencySeconds ?? (quick ? 10 : 30),
-        latencyLoad: flags.latencyLoad,
-        partitions: flags.partitions,
-        seq: flags.seq,
-        stallMs: flags.stallSeconds * 1000,
-        logger: log,
-        meta,
-        onProgress: (column, phase, done, total) => {
-          if (bar === undefined) return;
-          const key = `${column}/${phase}`;
-          if (key !== current) {
-            current = key;
-            bar.stop();
-            bar.start(total, done, { column, phase });
-          } else bar.update(done, { column, phase });
-        },
-      }).finally(() => bar?.stop());
-      const path = await writeResult(resultsDir(flags.results), result);
-      process.stdout.write(
-        `load ${result.meta.loadStart.join('/')} → ${result.meta.loadEnd.join('/')} · broker ${result.broker.brokers.join(',')}\n\n${pipelineTable(result)}\n\nwrote ${path}\n`,
-      );
-    });
+    .action(benchPipeline);
+}
 
-  // The plain loop runs as its own `prism` child, like `prism run`, so both pay the same start-up and loader costs.
+/** `prism bench pipeline`: runs the columns with a progress bar, writes and prints the result. */
+async function benchPipeline(flags: PipelineFlags): Promise<void> {
+  const quick = flags.quick === true;
+  const meta = startMeta({ quick });
+  const bar = progressBar('pipeline [{bar}] {value}/{total} {column} {phase}');
+  let current = '';
+  // Loaded on use: the runner pulls in tfjs (model writing) and the broker code.
+  const [{ runPipelineBench }, { log }] = await Promise.all([
+    import('../../../bench/pipeline/run.ts'),
+    import('../../../log.ts'),
+  ]);
+  const result = await runPipelineBench({
+    brokers: brokerList(flags.brokers),
+    columns: flags.columns,
+    records: flags.records ?? (quick ? 3000 : 20_000),
+    modelRecords: flags.modelRecords ?? (quick ? 400 : 2000),
+    warmRecords: flags.warmRecords,
+    latencySeconds: flags.latencySeconds ?? (quick ? 10 : 30),
+    latencyLoad: flags.latencyLoad,
+    partitions: flags.partitions,
+    seq: flags.seq,
+    stallMs: flags.stallSeconds * 1000,
+    logger: log,
+    meta,
+    onProgress: (column, phase, done, total) => {
+      if (bar === undefined) return;
+      const key = `${column}/${phase}`;
+      if (key !== current) {
+        current = key;
+        bar.stop();
+        bar.start(total, done, { column, phase });
+      } else bar.update(done, { column, phase });
+    },
+  }).finally(() => bar?.stop());
+  const path = await writeResult(resultsDir(flags.results), result);
+  process.stdout.write(
+    `load ${result.meta.loadStart.join('/')} → ${result.meta.loadEnd.join('/')} · broker ${result.broker.brokers.join(',')}\n\n${pipelineTable(result)}\n\nwrote ${path}\n`,
+  );
+}
+
+interface BaselineFlags {
+  brokers: string;
+  group: string;
+  input: string;
+  output: string;
+  batchSize: number;
+  concurrency: number;
+  initialRetryMs: number;
+}
+
+/** The hidden `prism bench pipeline-baseline` child: the plain loop until SIGTERM/SIGINT. */
+async function pipelineBaseline(f: BaselineFlags): Promise<void> {
+  // Loaded on use: kafkajs and the client config (zod) are not needed to register the command.
+  const [{ createKafka }, { log }] = await Promise.all([
+    import('../../../kafka/client.ts'),
+    import('../../../log.ts'),
+  ]);
+  const kafka = createKafka({
+    brokers: brokerList(f.brokers) ?? [],
+    clientId: 'prism-bench-plain',
+    logger: log.child({ component: 'kafkajs' }),
+    // The expected CONCURRENT_TRANSACTIONS retries would log two lines per transaction; failures still throw.
+    logLevel: 'nothing',
+    retry: { initialRetryTime: f.initialRetryMs },
+  });
+  const loop = await startPlainLoop({
+    kafka,
+    groupId: f.group,
+    input: f.input,
+    output: f.output,
+    batchSize: f.batchSize,
+    concurrency: f.concurrency,
+    log,
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await loop.stop();
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
+/** The plain loop runs as its own `prism` child, like `prism run`, so both pay the same start-up and loader costs. */
+function registerPipelineBaseline(bench: Command): void {
   bench
     .command('pipeline-baseline', { hidden: true })
     .description('(used by bench pipeline) plain kafkajs transactional consume→produce loop until SIGTERM')
@@ -127,44 +179,5 @@ export function registerPipeline(bench: Command): void {
       positiveInt,
       PLAIN_LOOP_RETRY_MS,
     )
-    .action(
-      async (f: {
-        brokers: string;
-        group: string;
-        input: string;
-        output: string;
-        batchSize: number;
-        concurrency: number;
-        initialRetryMs: number;
-      }) => {
-        // Loaded on use: kafkajs and the client config (zod) are not needed to register the command.
-        const [{ createKafka }, { log }] = await Promise.all([
-          import('../../../kafka/client.ts'),
-          import('../../../log.ts'),
-        ]);
-        const kafka = createKafka({
-          brokers: brokerList(f.brokers) ?? [],
-          clientId: 'prism-bench-plain',
-          logger: log.child({ component: 'kafkajs' }),
-          // The expected CONCURRENT_TRANSACTIONS retries would log two lines per transaction; failures still throw.
-          logLevel: 'nothing',
-          retry: { initialRetryTime: f.initialRetryMs },
-        });
-        const loop = await startPlainLoop({
-          kafka,
-          groupId: f.group,
-          input: f.input,
-          output: f.output,
-          batchSize: f.batchSize,
-          concurrency: f.concurrency,
-          log,
-        });
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        await loop.stop();
-        setTimeout(() => process.exit(0), 200).unref();
-      },
-    );
+    .action(pipelineBaseline);
 }
