@@ -7,18 +7,24 @@
  * processes, never an exit), report 503 on /readyz while the broker is away and 200 after, route
  * every input exactly once, and train every SFT record exactly once.
  */
-import { spawn } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import { readIdLog } from '../../src/trainer/id-log.ts';
-import { countingTrajectory } from '../unit/trainer-fixtures.ts';
 import { uniqueName } from './helpers/kafka.ts';
 import { OwnBroker, readCommittedFrom } from './helpers/own-broker.ts';
-import { ROOT, diagnostics, type RunningCli } from './run-fixtures.ts';
+import {
+  assertAlive,
+  childTail,
+  pollReady,
+  portOf,
+  prismChild,
+  produceCounting,
+  readyStatus,
+  sleep,
+} from './fault-fixtures.ts';
+import { waitForCount, waitUntil } from './helpers/wait.ts';
+import { diagnostics } from './run-fixtures.ts';
 import { tempDir, tinyModelDir } from './train-helpers.ts';
 
 const RECORDS = 3000;
@@ -35,110 +41,6 @@ afterAll(async () => {
   await broker?.destroy();
   tmp.remove();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until cond() holds; `what()` says what was last seen (the budget only bounds a hang). */
-async function waitFor(
-  what: () => string,
-  cond: () => Promise<boolean> | boolean,
-  budgetMs: number,
-  alive: RunningCli[] = [],
-): Promise<void> {
-  const deadline = Date.now() + budgetMs;
-  for (;;) {
-    for (const p of alive)
-      if (p.child.exitCode !== null)
-        throw new Error(`a process exited (${p.child.exitCode}) while waiting for ${what()}`);
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(250);
-  }
-}
-
-function cli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'prism.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PRISM_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  // PRISM_TEST_LOG_DIR=<dir> keeps each child's JSON log for a post-mortem.
-  const keep = process.env.PRISM_TEST_LOG_DIR;
-  const file = keep ? join(keep, `outage-${args[0]}-${args[1]}-${child.pid}.log`) : undefined;
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString('utf8');
-    if (file) appendFileSync(file, d);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, stderr: () => err };
-}
-
-async function portOf(p: RunningCli): Promise<number> {
-  let port = 0;
-  await waitFor(
-    () => 'the HTTP port in the logs',
-    () => {
-      const line =
-        p
-          .stderr()
-          .split('\n')
-          .find((l) => l.includes('http server listening')) ?? '';
-      const found = /"port":(\d+)/.exec(line);
-      if (found) port = Number(found[1]);
-      return port > 0;
-    },
-    120_000,
-    [p],
-  );
-  return port;
-}
-
-async function readyStatus(port: number): Promise<number> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
-    await res.text();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
-
-/** Polls /readyz in the background; `seen()` lists the distinct statuses since the last reset. */
-function pollReady(port: number): { seen: () => Set<number>; reset: () => void; stop: () => void } {
-  let seen = new Set<number>();
-  let on = true;
-  void (async () => {
-    while (on) {
-      seen.add(await readyStatus(port));
-      await sleep(250);
-    }
-  })();
-  return { seen: () => seen, reset: () => (seen = new Set()), stop: () => (on = false) };
-}
-
-const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
-
-async function produce(topic: string, n: number): Promise<string[]> {
-  const messages: Message[] = [];
-  const keys: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = `o-${i}`;
-    messages.push({ key: id, value: await codec.encode(countingTrajectory(id, i % 40)) });
-    keys.push(id);
-  }
-  const producer = broker.kafka('outage-input').producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    for (let i = 0; i < messages.length; i += 500)
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-  } finally {
-    await producer.disconnect();
-  }
-  return keys;
-}
 
 async function withAdmin<T>(fn: (a: ReturnType<ReturnType<OwnBroker['kafka']>['admin']>) => Promise<T>) {
   const admin = broker.kafka('outage-admin').admin();
@@ -188,7 +90,7 @@ describe('broker outages shorter than the patience (issue 19)', () => {
       }),
     );
     const group = uniqueName('outage-group');
-    const keys = await produce(topics.trajectories, RECORDS);
+    const keys = await produceCounting(broker, topics.trajectories, 'o', 0, RECORDS);
 
     // A backlog: every partition hits its in-flight cap and pauses behind a slow scorer.
     const settings: Record<string, string | number> = {
@@ -213,7 +115,7 @@ describe('broker outages shorter than the patience (issue 19)', () => {
       'http.brokerStaleMs': 2000,
       'kafka.unavailablePatienceMs': 120_000,
     };
-    const run = cli([
+    const run = prismChild([
       'run',
       '--brokers',
       broker.brokers.join(','),
@@ -247,22 +149,31 @@ describe('broker outages shorter than the patience (issue 19)', () => {
         },
       }),
     );
-    const trainer = cli(['train', 'sft', '--config', configPath, '--no-progress']);
+    const trainer = prismChild(['train', 'sft', '--config', configPath, '--no-progress']);
     const both = [run, trainer];
     let lastCommitted = 0n;
     const progress = () => `committed ${lastCommitted}/${RECORDS}`;
+    const logs = () => `${childTail(run, 'prism run', 30)}\n${childTail(trainer, 'prism train sft', 30)}`;
+    /** The group's committed total; a process that exited fails the wait (as "last read failed"). */
+    const readCommitted = async (): Promise<bigint> => {
+      assertAlive(both);
+      const c = await committed(group, topics.trajectories);
+      if (c < 0n) throw new Error('the broker does not answer');
+      lastCommitted = c;
+      return c;
+    };
     try {
       const [runPort, trainPort] = [await portOf(run), await portOf(trainer)];
       const runReady = pollReady(runPort);
       const trainReady = pollReady(trainPort);
       const outages: string[] = [];
       for (const after of [300n, 1200n]) {
-        await waitFor(
-          () => `the run to commit ${after} records before outage ${outages.length + 1} (${progress()})`,
-          async () => (lastCommitted = await committed(group, topics.trajectories)) >= after,
-          240_000,
-          both,
-        );
+        await waitForCount({
+          what: `the run to commit ${after} records before outage ${outages.length + 1}`,
+          target: after,
+          read: () => readCommitted(),
+          context: logs,
+        });
         await broker.kill('SIGKILL');
         runReady.reset();
         trainReady.reset();
@@ -271,12 +182,16 @@ describe('broker outages shorter than the patience (issue 19)', () => {
         expect(run.child.exitCode, `prism run still up ${OUTAGE_MS} ms into the outage`).toBeNull();
         expect(trainer.child.exitCode, `trainer still up ${OUTAGE_MS} ms into the outage`).toBeNull();
         await broker.up(true);
-        await waitFor(
-          () => `both ready again after outage ${outages.length + 1} (${progress()})`,
-          async () => (await readyStatus(runPort)) === 200 && (await readyStatus(trainPort)) === 200,
-          180_000,
-          both,
-        );
+        await waitUntil({
+          what: `both ready again after outage ${outages.length + 1}`,
+          check: async () => {
+            assertAlive(both);
+            const [r, t] = [await readyStatus(runPort), await readyStatus(trainPort)];
+            return (r === 200 && t === 200) || `/readyz: run ${r}, trainer ${t} (${progress()})`;
+          },
+          budgetMs: 180_000,
+          context: logs,
+        });
         outages.push(`${Date.now() - t0} ms at ${after} committed`);
         expect(runReady.seen().has(503), `run said 503 during outage ${outages.length}`).toBe(true);
         expect(trainReady.seen().has(503), `trainer said 503 during outage ${outages.length}`).toBe(true);
@@ -284,12 +199,12 @@ describe('broker outages shorter than the patience (issue 19)', () => {
       runReady.stop();
       trainReady.stop();
 
-      await waitFor(
-        () => `every input committed (${progress()})`,
-        async () => (lastCommitted = await committed(group, topics.trajectories)) >= BigInt(RECORDS),
-        300_000,
-        both,
-      );
+      await waitForCount({
+        what: 'every input committed',
+        target: RECORDS,
+        read: () => readCommitted(),
+        context: logs,
+      });
       const out = await readCommittedFrom(broker.brokers, topics.sft, topics.rl, topics.dlq);
       const counts = new Map<string, number>();
       for (const r of out) counts.set(r.key ?? '<null>', (counts.get(r.key ?? '<null>') ?? 0) + 1);
@@ -298,13 +213,15 @@ describe('broker outages shorter than the patience (issue 19)', () => {
       expect(out.length).toBe(RECORDS);
 
       const sftKeys = out.filter((r) => r.topic === topics.sft).map((r) => r.key);
-      await waitFor(
-        () =>
-          `the trainer to train all ${sftKeys.length} SFT records (id log: ${readIdLog(idLog).entries.length})`,
-        () => readIdLog(idLog).entries.length >= sftKeys.length,
-        300_000,
-        both,
-      );
+      await waitForCount({
+        what: `the trainer to train all ${sftKeys.length} SFT records (id log entries)`,
+        target: sftKeys.length,
+        read: () => {
+          assertAlive(both);
+          return readIdLog(idLog).entries.length;
+        },
+        context: logs,
+      });
       await sleep(1000);
       const ids = readIdLog(idLog).entries.map((e) => e.id);
       expect(new Set(ids).size, 'no record trained twice').toBe(ids.length);

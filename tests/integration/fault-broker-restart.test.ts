@@ -6,19 +6,23 @@
  * stays away longer than kafka.unavailablePatienceMs makes both exit non-zero without a partial
  * commit.
  */
-import { spawn } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
 import { readIdLog } from '../../src/trainer/id-log.ts';
-import { countingTrajectory } from '../unit/trainer-fixtures.ts';
 import { createTopicsAndWait, uniqueName } from './helpers/kafka.ts';
 import { OwnBroker, readCommittedFrom } from './helpers/own-broker.ts';
 import { waitForCount, waitUntil } from './helpers/wait.ts';
-import { ROOT, diagnostics, type RunningCli } from './run-fixtures.ts';
+import {
+  childTail as tail,
+  pollReady,
+  portOf,
+  prismChild,
+  produceCounting,
+  readyStatus,
+  sleep,
+} from './fault-fixtures.ts';
+import { diagnostics, type RunningCli } from './run-fixtures.ts';
 import { tempDir, tinyModelDir } from './train-helpers.ts';
 
 let broker: OwnBroker;
@@ -32,102 +36,6 @@ afterAll(async () => {
   await broker?.destroy();
   tmp.remove();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** prism's own error lines (not kafkajs' connection noise) and the last lines of a child's log. */
-function tail(p: RunningCli, name: string, lines = 15): string {
-  const all = p.stderr().trimEnd().split('\n');
-  const errors = all.filter((l) => /"level":(50|60)/.test(l) && !l.includes('"kafkajs":')).slice(-5);
-  return (
-    `--- ${name}: exit code ${p.child.exitCode}; its own error lines ---\n${errors.join('\n')}\n` +
-    `--- last ${lines} lines of ${name} ---\n${all.slice(-lines).join('\n')}`
-  );
-}
-
-function cli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'prism.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PRISM_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  // PRISM_TEST_LOG_DIR=<dir> keeps each child's JSON log for a post-mortem.
-  const keep = process.env.PRISM_TEST_LOG_DIR;
-  const file = keep ? join(keep, `${args[0]}-${args[1]}-${child.pid}.log`) : undefined;
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString('utf8');
-    if (file) appendFileSync(file, d);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, stderr: () => err };
-}
-
-/** The HTTP port a child logged (`prism run`: "http server listening"; trainer: metricsPort). */
-async function portOf(p: RunningCli): Promise<number> {
-  let port = 0;
-  await waitUntil({
-    what: 'the HTTP port in the logs',
-    check: () => {
-      const line =
-        p
-          .stderr()
-          .split('\n')
-          .find((l) => l.includes('http server listening')) ?? '';
-      const found = /"port":(\d+)/.exec(line);
-      if (found) port = Number(found[1]);
-      return port > 0 || `no "http server listening" line (exit code ${p.child.exitCode})`;
-    },
-    context: () => tail(p, 'the child'),
-  });
-  return port;
-}
-
-async function readyStatus(port: number): Promise<number> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
-    await res.text();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
-
-/** Polls /readyz in the background; `seen()` lists the distinct statuses since the last reset. */
-function pollReady(port: number): { seen: () => Set<number>; reset: () => void; stop: () => void } {
-  let seen = new Set<number>();
-  let on = true;
-  void (async () => {
-    while (on) {
-      seen.add(await readyStatus(port));
-      await sleep(250);
-    }
-  })();
-  return { seen: () => seen, reset: () => (seen = new Set()), stop: () => (on = false) };
-}
-
-const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
-
-async function produce(topic: string, from: number, to: number): Promise<string[]> {
-  const messages: Message[] = [];
-  const keys: string[] = [];
-  for (let i = from; i < to; i++) {
-    const id = `f-${i}`;
-    messages.push({ key: id, value: await codec.encode(countingTrajectory(id, i % 40)) });
-    keys.push(id);
-  }
-  const producer = broker.kafka('fault-input').producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    for (let i = 0; i < messages.length; i += 500)
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
-  } finally {
-    await producer.disconnect();
-  }
-  return keys;
-}
 
 async function createTopics(names: Record<string, number>): Promise<void> {
   const admin = broker.kafka('fault-admin').admin();
@@ -197,7 +105,7 @@ function runCli(s: Setup, extra: Record<string, string | number> = {}): RunningC
     'http.brokerStaleMs': 2000,
     ...extra,
   };
-  return cli([
+  return prismChild([
     'run',
     '--brokers',
     broker.brokers.join(','),
@@ -239,7 +147,7 @@ async function trainerCli(
       },
     }),
   );
-  return { p: cli(['train', 'sft', '--config', configPath, '--no-progress']), idLog };
+  return { p: prismChild(['train', 'sft', '--config', configPath, '--no-progress']), idLog };
 }
 
 describe('broker restart mid-stream', () => {
@@ -247,7 +155,7 @@ describe('broker restart mid-stream', () => {
     annotate,
   }) => {
     const s = await setup('fault');
-    const keys = await produce(s.topics.trajectories, 0, 1200);
+    const keys = await produceCounting(broker, s.topics.trajectories, 'f', 0, 1200);
     // Patience far above any restart: on a loaded machine the broker JVM alone can take minutes to
     // come back, and the default 120 s patience then (correctly) stops both processes; that path
     // is the next test's subject, this one is about riding a restart out.
@@ -298,7 +206,7 @@ describe('broker restart mid-stream', () => {
         expect(trainReady.seen().has(503), `trainer reported 503 during the ${signal} outage`).toBe(true);
         expect(run.child.exitCode).toBe(null);
         expect(trainer.child.exitCode).toBe(null);
-        keys.push(...(await produce(s.topics.trajectories, keys.length, next)));
+        keys.push(...(await produceCounting(broker, s.topics.trajectories, 'f', keys.length, next)));
       }
       runReady.stop();
       trainReady.stop();
@@ -339,7 +247,7 @@ describe('broker restart mid-stream', () => {
 
   it('a broker away longer than kafka.unavailablePatienceMs stops run and trainer non-zero, with no partial commit', async () => {
     const s = await setup('patience');
-    const keys = await produce(s.topics.trajectories, 0, 1500);
+    const keys = await produceCounting(broker, s.topics.trajectories, 'f', 0, 1500);
     const run = runCli(s, { 'kafka.unavailablePatienceMs': 5000, 'scorer.deterministic.delayMs': 40 });
     const { p: trainer } = await trainerCli(s, 'patience', 5000);
     await waitForCount({
