@@ -18,7 +18,7 @@ import { freePorts } from '../src/kafka/local/net.ts';
 import { startBroker, stopBroker } from '../src/kafka/local/process.ts';
 import { parseKafkaVersion } from '../src/kafka/local/versions.ts';
 import { RecordCodec } from '../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../src/schema-store/registry-file.ts';
 import type { Trajectory } from '../src/schemas/types.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       brokers = [`127.0.0.1:${clientPort}`];
     }
     const kafka = createKafka({ brokers, clientId: 'peak-rss', logLevel: 'nothing' });
-    const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+    const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
     const rows: string[] = [];
     for (const preset of values.presets.split(',')) {
       const modelDir = join(tmp, preset);

@@ -2,7 +2,7 @@ import type { PrismConfig } from '../src/config/schema.ts';
 import { buildDeadLetter } from '../src/schemas/dead-letter.ts';
 import { RecordCodec } from '../src/schemas/codec.ts';
 import { SchemaRegistryError } from '../src/schemas/errors.ts';
-import { createSchemaRegistry } from '../src/schemas/from-config.ts';
+import { createSchemaRegistry } from '../src/schema-store/from-config.ts';
 import type { ScoredTrajectory, Trajectory } from '../src/schemas/types.ts';
 import { validateTrajectory } from '../src/schemas/validate.ts';
 import type { DeadLetterBuilder } from '../src/operators/route.ts';

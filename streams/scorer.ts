@@ -3,7 +3,7 @@ import type { Metric } from 'prom-client';
 import type { SchemaRegistryConfig } from '../src/config/input.ts';
 import type { ProbeConfig, RunScorerConfig } from '../src/config/schema.ts';
 import type { Logger } from '../src/log.ts';
-import { createSchemaRegistry } from '../src/schemas/from-config.ts';
+import { createSchemaRegistry } from '../src/schema-store/from-config.ts';
 import { DeterministicScorer, NoopScorer } from '../src/scorer/deterministic.ts';
 import type { Scorer } from '../src/scorer/types.ts';
 

@@ -12,7 +12,8 @@ export interface InputFlags {
 }
 
 /**
- * The `input` section for a CLI command: defaults < YAML config < PRISM_INPUT_* environment < flags.
+ * The `input` section for a record command (produce, consume, convert, schemas list):
+ * defaults < YAML config < PRISM_INPUT_* environment < flags.
  */
 export function loadInputConfig(flags: InputFlags = {}): InputConfig {
   const cfg = structuredClone(loadConfig({ file: flags.config }).input);

@@ -10,7 +10,7 @@ import { PLAINTEXT_SECURITY } from '../kafka/security/resolve.ts';
 import { pidAlive } from '../kafka/local/process.ts';
 import { DEFAULT_KAFKA_VERSION, type KafkaVersion } from '../kafka/local/versions.ts';
 import { log as rootLog, type Logger } from '../log.ts';
-import { createSchemaRegistry } from '../schemas/from-config.ts';
+import { createSchemaRegistry } from '../schema-store/from-config.ts';
 import { startDemoBroker, type DemoBroker } from './broker.ts';
 import { startComponents, type Components } from './components.ts';
 import { demoConfig } from './config.ts';
@@ -134,6 +134,21 @@ async function stopAll(run: Run): Promise<void> {
   if (failures.length > 0) run.ui.line(`some parts did not stop cleanly: ${failures.join('; ')}`);
 }
 
+/** What the set-up phase produced: the backend, the broker, the model and the demo's configuration. */
+interface Prepared {
+  readonly backend: Awaited<ReturnType<typeof selectBackend>>;
+  readonly broker: DemoBroker;
+  readonly model: WarmStartResult;
+  readonly config: ReturnType<typeof demoConfig>;
+}
+
+/** What the stream phase measured. */
+interface Streamed {
+  readonly produced: number;
+  readonly produceStart: number;
+  readonly routedAt: number;
+}
+
 async function stages(run: Run, started: number): Promise<DemoSummary> {
   const { settings, ui, guard, phases, log } = run;
   ui.line(
@@ -141,10 +156,35 @@ async function stages(run: Run, started: number): Promise<DemoSummary> {
       `${Math.round(settings.stream.conflictShare * 100)}% of tasks from conflict families`,
   );
   ui.line(`  work dir ${run.dir} (log: ${join(run.dir, 'demo.log')})`);
+  const prepared = await prepare(run);
+  const { broker, config } = prepared;
+
+  // 3. Trainers, arbitrator, output reader; then the stream.
+  const kafka = createKafka({
+    brokers: [broker.address],
+    clientId: 'prism-demo',
+    logger: log.child({ component: 'kafkajs' }),
+    security: PLAINTEXT_SECURITY,
+  });
+  ui.line('▸ starting the SFT and RL trainers (from the warm-started model) and the arbitrator');
+  const c = await guard.race(
+    phases.time('start arbitrator + trainers', () =>
+      startComponents({ config, kafka, log, teardown: run.teardown, guard }),
+    ),
+  );
+  if (c.dashboardUrl !== null) ui.line(`▸ live dashboard: ${c.dashboardUrl}`);
+  const streamed = await streamAndDrain(run, kafka, c, config);
+
+  // 5 + 6. Summary, report.
+  return finish(run, started, prepared, c, streamed);
+}
+
+/** 1 + 2: backend, broker and model side by side (the JVM start is mostly waiting), then the topics. */
+async function prepare(run: Run): Promise<Prepared> {
+  const { settings, ui, guard, phases, log } = run;
   const backend = await selectBackend(run.o.backend ?? 'auto', { logger: log });
   ui.line(`  tfjs backend: ${backend.kind}`);
 
-  // 1 + 2. Broker and model side by side: the JVM start is mostly waiting.
   const [broker, model] = await guard.race(brokerAndModel(run));
   const config = demoConfig({
     brokers: [broker.address],
@@ -165,22 +205,17 @@ async function stages(run: Run, started: number): Promise<DemoSummary> {
       ),
     ),
   );
+  return { backend, broker, model, config };
+}
 
-  // 3. Trainers, arbitrator, output reader; then the stream.
-  const kafka = createKafka({
-    brokers: [broker.address],
-    clientId: 'prism-demo',
-    logger: log.child({ component: 'kafkajs' }),
-    security: PLAINTEXT_SECURITY,
-  });
-  ui.line('▸ starting the SFT and RL trainers (from the warm-started model) and the arbitrator');
-  const c = await guard.race(
-    phases.time('start arbitrator + trainers', () =>
-      startComponents({ config, kafka, log, teardown: run.teardown, guard }),
-    ),
-  );
-  if (c.dashboardUrl !== null) ui.line(`▸ live dashboard: ${c.dashboardUrl}`);
-
+/** 3 + 4: the stream, then every record routed (read back, committed), then trained; live status meanwhile. */
+async function streamAndDrain(
+  run: Run,
+  kafka: ReturnType<typeof createKafka>,
+  c: Components,
+  config: Prepared['config'],
+): Promise<Streamed> {
+  const { settings, ui, guard, phases, log } = run;
   const n = settings.stream.n;
   let produced = 0;
   const ticker = setInterval(() => ui.live(liveStatus(c, n, produced)), 500);
@@ -218,8 +253,18 @@ async function stages(run: Run, started: number): Promise<DemoSummary> {
     clearInterval(ticker);
   }
   ui.liveEnd(liveStatus(c, n, produced));
+  return { produced, produceStart, routedAt };
+}
 
-  // 5 + 6. Summary, report.
+/** 5 + 6: summary and report; with --keep-running, everything stays up until Ctrl-C first. */
+async function finish(
+  run: Run,
+  started: number,
+  { backend, broker, model, config }: Prepared,
+  c: Components,
+  { produced, produceStart, routedAt }: Streamed,
+): Promise<DemoSummary> {
+  const { settings, ui, guard, phases } = run;
   const series = c.collector.view().series;
   const summarize = (stop: Phase | null): DemoSummary =>
     buildSummary({

@@ -1,9 +1,5 @@
 import avro from 'avsc';
 import type { Schema, Type } from 'avsc';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SchemaRegistryError } from './errors.ts';
 import { typeOptions } from './logical-types.ts';
 import type { ModelUpdate, ScoredTrajectory, Trajectory } from './types.ts';
 import { SCHEMA_KINDS, type SchemaKind } from './kinds.ts';
@@ -39,50 +35,15 @@ export function kindOfFullName(fullName: string | undefined): SchemaKind | undef
 }
 
 /**
- * The repository's schemas/ folder. Found by walking up from this module, so it works from src/
- * (tsx) and from dist/src/ (built) alike.
+ * Parses the .avsc sources (parsed JSON, by kind) into avsc types, in SCHEMA_KINDS order with named
+ * types shared, so references resolve (src/schema-store/sources.ts reads the files).
  */
-export function schemasDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'schemas');
-    if (existsSync(join(candidate, SCHEMA_FILES.trajectory))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new SchemaRegistryError(
-        'REGISTRY_FILE_INVALID',
-        'cannot find the schemas/ folder above ' + import.meta.url,
-      );
-    }
-    dir = parent;
-  }
-}
-
-/** Parses the .avsc sources of `dir` into avsc types (named types shared, so references resolve). */
-export function loadSourceTypes(dir: string = schemasDir()): Record<SchemaKind, Type> {
+export function typesFromSources(sources: Readonly<Record<SchemaKind, unknown>>): Record<SchemaKind, Type> {
   const registry: Record<string, Type> = {};
   const out = {} as Record<SchemaKind, Type>;
-  for (const kind of SCHEMA_KINDS) {
-    const file = join(dir, SCHEMA_FILES[kind]);
-    let schema: unknown;
-    try {
-      schema = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new SchemaRegistryError('REGISTRY_FILE_INVALID', `cannot read schema ${file}: ${String(err)}`, {
-        cause: err,
-      });
-    }
-    out[kind] = avro.Type.forSchema(schema as Schema, typeOptions(registry));
-  }
+  for (const kind of SCHEMA_KINDS)
+    out[kind] = avro.Type.forSchema(sources[kind] as Schema, typeOptions(registry));
   return out;
-}
-
-let bundled: Record<SchemaKind, Type> | undefined;
-
-/** The current (reader) schemas from the repository's schemas/*.avsc, parsed once. */
-export function readerTypes(): Record<SchemaKind, Type> {
-  bundled ??= loadSourceTypes();
-  return bundled;
 }
 
 /**

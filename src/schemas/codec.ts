@@ -1,12 +1,6 @@
 import type { Type } from 'avsc';
-import {
-  SCHEMA_FULLNAMES,
-  canonicalSchema,
-  parseSchema,
-  readerTypes,
-  type RecordOf,
-  type SchemaKind,
-} from './catalog.ts';
+import { SCHEMA_FULLNAMES, canonicalSchema, parseSchema, type RecordOf, type SchemaKind } from './catalog.ts';
+import { readerTypes } from './bundled.ts';
 import { DecodeError } from './errors.ts';
 import { conform, parseJsonBytes, schemaMismatch, toJsonText } from './json-value.ts';
 import type { SchemaRegistry } from './registry.ts';
@@ -24,7 +18,7 @@ export interface CodecOptions {
   topic?: string;
   /** Values longer than this are rejected with RECORD_TOO_LARGE before any parsing. */
   maxBytes?: number;
-  /** Reader schemas to use instead of schemas/*.avsc (schema-evolution tests, pinned readers). */
+  /** Reader schemas to use instead of the bundled ones (schema-evolution tests, pinned readers). */
   readers?: Partial<Record<SchemaKind, Type>>;
 }
 

@@ -1,4 +1,3 @@
-import type { IHeaders, Message } from 'kafkajs';
 import { PrismError } from '../errors.ts';
 
 /**
@@ -23,6 +22,14 @@ export const UNEXPECTED_ERROR_CODE = 'UNEXPECTED_ERROR';
 /** Header values are capped so a huge message or stack cannot push the record past max.message.bytes. */
 const MAX_HEADER_CHARS = 8192;
 
+/**
+ * Record headers: the same shape as kafkajs' IHeaders (a header may repeat), declared here so the
+ * schemas stay free of the Kafka client; kafkajs headers pass in and out unchanged.
+ */
+export interface RecordHeaders {
+  [key: string]: Buffer | string | (Buffer | string)[] | undefined;
+}
+
 /** Where the failed record came from, as kafkajs hands it to eachMessage/eachBatch. */
 export interface SourceRecord {
   topic: string;
@@ -31,14 +38,14 @@ export interface SourceRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers?: IHeaders;
+  headers?: RecordHeaders;
 }
 
 /** A kafkajs-compatible message: `producer.send({ topic: dlq, messages: [deadLetter] })`. */
-export interface DeadLetterMessage extends Message {
+export interface DeadLetterMessage {
   key: Buffer | null;
   value: Buffer | null;
-  headers: IHeaders;
+  headers: RecordHeaders;
 }
 
 export interface DeadLetterInfo {
@@ -57,7 +64,7 @@ function cap(s: string): string {
 
 export function buildDeadLetter(source: SourceRecord, error: unknown): DeadLetterMessage {
   const err = error instanceof Error ? error : new Error(String(error));
-  const headers: IHeaders = { ...source.headers };
+  const headers: RecordHeaders = { ...source.headers };
   headers[DLQ_HEADERS.exception] = err.name || err.constructor.name;
   headers[DLQ_HEADERS.message] = cap(err.message);
   headers[DLQ_HEADERS.stacktrace] = cap(err.stack ?? `${err.name}: ${err.message}`);
@@ -68,7 +75,7 @@ export function buildDeadLetter(source: SourceRecord, error: unknown): DeadLette
   return { key: source.key, value: source.value, headers };
 }
 
-function headerText(headers: IHeaders, name: string): string | undefined {
+function headerText(headers: RecordHeaders, name: string): string | undefined {
   const v = headers[name];
   const one = Array.isArray(v) ? v[v.length - 1] : v;
   if (one === undefined) return undefined;
@@ -76,7 +83,7 @@ function headerText(headers: IHeaders, name: string): string | undefined {
 }
 
 /** The error description of a dead-letter record, or null when `headers` are not DLQ headers. */
-export function readDeadLetter(headers: IHeaders | undefined): DeadLetterInfo | null {
+export function readDeadLetter(headers: RecordHeaders | undefined): DeadLetterInfo | null {
   if (!headers) return null;
   const exception = headerText(headers, DLQ_HEADERS.exception);
   if (exception === undefined) return null;

@@ -1,20 +1,22 @@
-/** Public surface of the schemas module: record types, codecs, validation, dead letters. */
+/**
+ * Public surface of the schemas module: record types, codecs, validation, dead letters. Reading
+ * schema and registry files lives in src/schema-store/.
+ */
 export * from './types.ts';
 export * from './errors.ts';
 export {
   SCHEMA_KINDS,
   SCHEMA_FULLNAMES,
   isSchemaKind,
-  readerTypes,
   canonicalSchema,
   type SchemaKind,
   type RecordOf,
 } from './catalog.ts';
 export { RecordCodec, AnyRecordDecoder, type CodecOptions, type Decoded, type WireFormat } from './codec.ts';
 export type { SchemaRegistry, SubjectVersion } from './registry.ts';
-export { LocalSchemaRegistry, defaultRegistryPath } from './local-registry.ts';
+export { readerTypes } from './bundled.ts';
+export { LocalSchemaRegistry } from './local-registry.ts';
 export { HttpSchemaRegistry, type HttpSchemaRegistryOptions } from './http-registry.ts';
-export { createSchemaRegistry } from './from-config.ts';
 export { validateTrajectory } from './validate.ts';
 export {
   buildDeadLetter,
@@ -22,6 +24,7 @@ export {
   DLQ_HEADERS,
   UNEXPECTED_ERROR_CODE,
   type DeadLetterMessage,
+  type RecordHeaders,
   type DeadLetterInfo,
   type SourceRecord,
 } from './dead-letter.ts';

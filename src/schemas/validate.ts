@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type InputLimits } from '../config/input.ts';
+import type { InputLimits } from '../config/input.ts';
 import { ValidationError } from './errors.ts';
 import type { Trajectory } from './types.ts';
 
@@ -8,11 +8,12 @@ import type { Trajectory } from './types.ts';
  * the codec, before decoding (RECORD_TOO_LARGE).
  *
  * Token counts cover turns that carry token_ids; turns without them are tokenized later and
- * bounded by maxBytes only.
+ * bounded by maxBytes only. `limits` is the caller's `input.limits` (DEFAULT_LIMITS of
+ * src/config/input.ts when it has no configuration).
  */
 export function validateTrajectory(
   t: Trajectory,
-  limits: Pick<InputLimits, 'maxTurns' | 'maxTokens'> = DEFAULT_LIMITS,
+  limits: Pick<InputLimits, 'maxTurns' | 'maxTokens'>,
 ): Trajectory {
   if (t.id.trim() === '') throw new ValidationError('MISSING_ID', 'trajectory id is empty', { path: 'id' });
   const who = `trajectory ${t.id}`;

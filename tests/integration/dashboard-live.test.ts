@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { generate } from '../../src/gen/generate.ts';
 import type { ChartView } from '../../src/report/types.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { createTestTopic, testKafka, uniqueName } from './helpers/kafka.ts';
 import {
   createOutputs,
@@ -43,7 +43,7 @@ const MORE = 200;
 
 /** `prism gen` records (families + conflict labels) as Avro on a fresh topic. */
 async function produceGenerated(topic: string, n: number, seed: number): Promise<string[]> {
-  const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+  const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
   const messages: Message[] = [];
   for (const t of generate({ n, seed, conflictShare: 0.4 }))
     messages.push({ key: t.id, value: await codec.encode(t) });

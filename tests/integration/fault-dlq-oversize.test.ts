@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { createTestTopic, testKafka, uniqueName } from './helpers/kafka.ts';
 import {
   audit,
@@ -30,7 +30,7 @@ import {
 
 afterAll(() => removeTempDirs());
 
-const avro = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+const avro = new RecordCodec('trajectory', { registry: openLocalRegistry() });
 
 /** 300 valid trajectories with the three oversized records spread through one partition. */
 async function writeInput(): Promise<InputTopic & { big: Record<string, number> }> {

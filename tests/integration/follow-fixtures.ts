@@ -10,12 +10,12 @@ import { pino } from 'pino';
 import { initModel } from '../../src/model/llama.ts';
 import { saveModel } from '../../src/model-store/llama.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { ModelUpdate } from '../../src/schemas/types.ts';
 import { CheckpointStore, type CheckpointRef } from '../../src/trainer/checkpoint/store.ts';
 import { testKafka } from './helpers/kafka.ts';
 
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 
 /** What `prism model init --preset tiny --seed N --out DIR` writes (same functions, in-process). */
 export async function tinyModelFolder(dir: string, seed: number): Promise<string> {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Message } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 import { createTestTopic, testKafka, uniqueName } from './helpers/kafka.ts';
 import {
@@ -49,7 +49,7 @@ async function prism(args: string[]): Promise<{ code: number; stderr: string }> 
   }
 }
 
-const avro = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+const avro = new RecordCodec('trajectory', { registry: openLocalRegistry() });
 
 async function writeMessages(prefix: string, messages: Message[], perSend = 500): Promise<string> {
   const topic = await createTestTopic(uniqueName(prefix), { partitions: 1 });

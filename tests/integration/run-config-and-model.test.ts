@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { testBrokers, uniqueName } from './helpers/kafka.ts';
 import {
   ROOT,
@@ -122,7 +122,7 @@ describe('prism run with the real tfjs scorer', () => {
     expect(a.sft.length + a.rl.length).toBe(36);
     expect(a.rl.length).toBeGreaterThan(0);
     expect(a.sft.length).toBeGreaterThan(0);
-    const codec = new RecordCodec('scored-trajectory', { registry: LocalSchemaRegistry.fromFile() });
+    const codec = new RecordCodec('scored-trajectory', { registry: openLocalRegistry() });
     const scored = await codec.decode(a.rl[0].value);
     expect(scored.prism.probe_model_id).toBe('tiny');
     expect(scored.prism.probe_model_version).toMatch(/^sha-[0-9a-f]{12}$/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readDeadLetter } from '../../src/schemas/dead-letter.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { uniqueName } from './helpers/kafka.ts';
 import {
   POISON,
@@ -50,7 +50,7 @@ describe('prism run (child process, exactly-once, median)', () => {
     }
 
     // Outputs are Avro ScoredTrajectory records carrying the decision and the probe model.
-    const codec = new RecordCodec('scored-trajectory', { registry: LocalSchemaRegistry.fromFile() });
+    const codec = new RecordCodec('scored-trajectory', { registry: openLocalRegistry() });
     for (const [topic, route] of [
       [out.rl, 'RL'],
       [out.sft, 'SFT'],

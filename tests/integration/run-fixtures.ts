@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 import { createTestTopic, endOffsets, testBrokers, testKafka, uniqueName } from './helpers/kafka.ts';
 import { waitForCount, waitUntil } from './helpers/wait.ts';
@@ -60,7 +60,7 @@ export async function writeInput(
   opts: { partitions?: number; poison?: boolean; idPrefix?: string } = {},
 ): Promise<InputTopic> {
   const topic = await createTestTopic(uniqueName(prefix), { partitions: opts.partitions ?? 3 });
-  const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+  const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
   const idPrefix = opts.idPrefix ?? 'traj';
   const messages: Message[] = [];
   const keys: string[] = [];

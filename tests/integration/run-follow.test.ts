@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { ModelUpdate, ScoredTrajectory } from '../../src/schemas/types.ts';
 import type { CheckpointRef } from '../../src/trainer/checkpoint/store.ts';
 import { startPipeline, type PipelineHandle } from '../../streams/app.ts';
@@ -40,7 +40,7 @@ afterAll(() => removeTempDirs());
 
 const FOLLOW_ID = 'follow-tiny';
 const BATCH = 4;
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 
 const writeCheckpoint = (root: string, step: number) =>
   writeCheckpointFor(root, step, FOLLOW_ID, 'run-follow-test');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { ModelUpdate, ScoredTrajectory } from '../../src/schemas/types.ts';
 import type { CheckpointRef } from '../../src/trainer/checkpoint/store.ts';
 import { startPipeline, type PipelineHandle } from '../../streams/app.ts';
@@ -37,7 +37,7 @@ afterAll(() => removeTempDirs());
 
 const FOLLOW_ID = 'torch-follow-tiny';
 const BATCH = 4;
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 
 const writeCheckpoint = (root: string, step: number) =>
   writeCheckpointFor(root, step, FOLLOW_ID, 'run-torch-follow-test');

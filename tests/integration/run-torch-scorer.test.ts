@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { testKafka, uniqueName } from './helpers/kafka.ts';
 import {
   ROOT,
@@ -44,7 +44,7 @@ function requirePython(): void {
 }
 
 async function append(topic: string, from: number, to: number): Promise<string[]> {
-  const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+  const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
   const messages = [];
   const keys: string[] = [];
   for (let i = from; i < to; i++) {

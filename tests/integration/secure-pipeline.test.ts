@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { readIdLog } from '../../src/trainer/id-log.ts';
 import { startTrainer } from '../../src/trainer/run.ts';
 import { countingTrajectory, scored } from '../unit/trainer-fixtures.ts';
@@ -113,7 +113,7 @@ describe('secure Kafka (SASL_SSL, SCRAM-SHA-512, CA-verified TLS)', () => {
     const out = { sft: uniqueName('sec-sft'), rl: uniqueName('sec-rl'), dlq: uniqueName('sec-dlq') };
     await createTopics([input], 3);
     await createTopics([out.sft, out.rl, out.dlq], 2);
-    const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+    const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
     const messages: Message[] = [];
     for (let i = 0; i < n; i += 1)
       messages.push({ key: `s-${i}`, value: await codec.encode(trajectory(`s-${i}`, i)) });

@@ -10,7 +10,7 @@
 import type { Message } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { deterministicScores } from '../../src/scorer/deterministic.ts';
 import { createTestTopic, testKafka, uniqueName } from './helpers/kafka.ts';
 import {
@@ -97,7 +97,7 @@ async function runVariant(state: 'kafka' | 'local'): Promise<Outcome> {
   });
   const a = startCli(args);
   const b = startCli(args);
-  const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+  const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
   const producer = testKafka('prism-test-skew').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {

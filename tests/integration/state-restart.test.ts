@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { testKafka, uniqueName } from './helpers/kafka.ts';
 import {
   audit,
@@ -35,7 +35,7 @@ const joinedWith = (p: RunningCli): number[][] =>
 
 /** Appends `n` trajectories to an existing input topic (spread over its partitions by key). */
 async function append(topic: string, idPrefix: string, n: number): Promise<string[]> {
-  const codec = new RecordCodec('trajectory', { registry: LocalSchemaRegistry.fromFile() });
+  const codec = new RecordCodec('trajectory', { registry: openLocalRegistry() });
   const producer = testKafka('prism-test-restart').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const keys: string[] = [];

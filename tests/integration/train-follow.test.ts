@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import type { LlamaModel } from '../../src/model/llama.ts';
 import { loadModel } from '../../src/model-store/llama.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { batchTensors, buildSequence, packBatch, perExampleLoss } from '../../src/sequence/index.ts';
 import { startProbeFollow, type FollowEvent } from '../../src/trainer/model-updates/index.ts';
 import { startTrainer } from '../../src/trainer/run.ts';
@@ -102,7 +102,7 @@ describe('probe follow mode against a live SFT trainer', () => {
     const holder: { arb?: FakeArbitrator } = {};
     const follow = await startProbeFollow({
       kafka: testKafka('follow-test'),
-      registry: LocalSchemaRegistry.fromFile(),
+      registry: openLocalRegistry(),
       topic: topics.modelUpdates,
       modelId: 'follow-sft',
       serving: await loadModel(initDir),

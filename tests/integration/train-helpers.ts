@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { configSchema } from '../../src/config/schema.ts';
 import { saveModel } from '../../src/model-store/llama.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import type { ScoredTrajectory } from '../../src/schemas/types.ts';
 import type { TrainerRunConfig } from '../../src/trainer/run.ts';
 import { tinyModel } from '../unit/trainer-fixtures.ts';
@@ -64,10 +64,10 @@ export function testTrainerConfig(o: {
 }
 
 export const scoredCodec = (): RecordCodec<'scored-trajectory'> =>
-  new RecordCodec('scored-trajectory', { format: 'avro', registry: LocalSchemaRegistry.fromFile() });
+  new RecordCodec('scored-trajectory', { format: 'avro', registry: openLocalRegistry() });
 
 export const updateCodec = (): RecordCodec<'model-update'> =>
-  new RecordCodec('model-update', { format: 'avro', registry: LocalSchemaRegistry.fromFile() });
+  new RecordCodec('model-update', { format: 'avro', registry: openLocalRegistry() });
 
 /** Produces records as the arbitrator does (Avro, key = trajectory id); a raw Buffer is sent as is. */
 export async function produceScored(

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { register } from '../../src/cli/commands/gen.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { readRecordFile } from '../../src/io/files.ts';
+import { DEFAULT_LIMITS } from '../../src/config/input.ts';
 import { validateTrajectory } from '../../src/schemas/validate.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 
@@ -22,7 +23,7 @@ async function readAll(path: string): Promise<Trajectory[]> {
   const out: Trajectory[] = [];
   for await (const r of readRecordFile(path, 'trajectory')) {
     if (!r.ok) throw r.error;
-    out.push(validateTrajectory(r.value));
+    out.push(validateTrajectory(r.value, DEFAULT_LIMITS));
   }
   return out;
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { generate } from '../../src/gen/generate.ts';
 import { BASE_FAMILIES, CONFLICT_FAMILIES } from '../../src/gen/families.ts';
 import { episodeBytes } from '../../src/gen/episode.ts';
-import { readerTypes } from '../../src/schemas/catalog.ts';
+import { readerTypes } from '../../src/schemas/bundled.ts';
+import { DEFAULT_LIMITS } from '../../src/config/input.ts';
 import { validateTrajectory } from '../../src/schemas/validate.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 
@@ -13,7 +14,7 @@ describe('prism gen records', () => {
   it('are valid Trajectory records (Avro schema and validateTrajectory)', () => {
     for (const t of recs) {
       expect(trajectoryType.isValid(t), t.id).toBe(true);
-      expect(() => validateTrajectory(t)).not.toThrow();
+      expect(() => validateTrajectory(t, DEFAULT_LIMITS)).not.toThrow();
       expect(Object.keys(t)).toEqual([
         'id',
         'task_id',

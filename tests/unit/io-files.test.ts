@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IoError } from '../../src/io/errors.ts';
 import { createRecordFileWriter, fileFormatOf, readRecordFile, type ReadResult } from '../../src/io/files.ts';
-import { readerTypes, type RecordOf, type SchemaKind } from '../../src/schemas/catalog.ts';
+import type { RecordOf, SchemaKind } from '../../src/schemas/catalog.ts';
+import { readerTypes } from '../../src/schemas/bundled.ts';
 import { RecordError } from '../../src/schemas/errors.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
+import { DEFAULT_LIMITS } from '../../src/config/input.ts';
 import { validateTrajectory } from '../../src/schemas/validate.ts';
 import { modelUpdateArb, scoredTrajectoryArb, trajectoryArb } from '../fixtures/schemas/arbitraries.ts';
 
@@ -178,7 +180,7 @@ describe('tests/fixtures/trajectories.sample.jsonl', () => {
   it('holds 20 valid trajectories with unique ids, in RL groups of at least 3 per task', async () => {
     const ts = await readValues(SAMPLE, 'trajectory');
     expect(ts).toHaveLength(20);
-    for (const t of ts) validateTrajectory(t as Trajectory);
+    for (const t of ts) validateTrajectory(t as Trajectory, DEFAULT_LIMITS);
     expect(new Set(ts.map((t) => t.id)).size).toBe(20);
     const perTask = new Map<string, number>();
     for (const t of ts) perTask.set(t.task_id, (perTask.get(t.task_id) ?? 0) + 1);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config/input.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { RECORD_REASON_CODES, RecordError } from '../../src/schemas/errors.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { validateTrajectory } from '../../src/schemas/validate.ts';
 
 interface BadEntry {
@@ -17,7 +17,7 @@ interface BadEntry {
 
 const dir = join(import.meta.dirname, '..', 'fixtures', 'bad');
 const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as BadEntry[];
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 
 describe('bad-input corpus (tests/fixtures/bad)', () => {
   it('has at least 15 distinct inputs, every file indexed and every code a known reason code', () => {

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordCodec, AnyRecordDecoder } from '../../src/schemas/codec.ts';
 import { DecodeError, RecordError } from '../../src/schemas/errors.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
 import { readSchemaId } from '../../src/schemas/wire.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 import { modelUpdateArb, scoredTrajectoryArb, trajectoryArb } from '../fixtures/schemas/arbitraries.ts';
 
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 const plain = <T>(v: T): T => structuredClone(v);
 
 const sample: Trajectory = {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalSchema, loadSourceTypes, parseSchema } from '../../src/schemas/catalog.ts';
+import { canonicalSchema, parseSchema } from '../../src/schemas/catalog.ts';
+import { loadSourceTypes } from '../../src/schema-store/sources.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { LocalSchemaRegistry, type RegistryFile } from '../../src/schemas/local-registry.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';

@@ -2,19 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { RecordError } from '../../src/schemas/errors.ts';
-import { LocalSchemaRegistry } from '../../src/schemas/local-registry.ts';
+import { openLocalRegistry } from '../../src/schema-store/registry-file.ts';
+import { DEFAULT_LIMITS } from '../../src/config/input.ts';
 import { validateTrajectory } from '../../src/schemas/validate.ts';
 import { frame } from '../../src/schemas/wire.ts';
 import { trajectoryArb } from '../fixtures/schemas/arbitraries.ts';
 
-const registry = LocalSchemaRegistry.fromFile();
+const registry = openLocalRegistry();
 const avroCodec = new RecordCodec('trajectory', { registry, maxBytes: 1 << 20 });
 const jsonCodec = new RecordCodec('trajectory', { format: 'json', maxBytes: 1 << 20 });
 
 /** Decode + validate; returns the typed error, or null when the bytes happened to be a valid record. */
 async function outcome(codec: RecordCodec<'trajectory'>, bytes: Buffer): Promise<RecordError | null> {
   try {
-    validateTrajectory(await codec.decode(bytes));
+    validateTrajectory(await codec.decode(bytes), DEFAULT_LIMITS);
     return null;
   } catch (err) {
     if (err instanceof RecordError) return err;

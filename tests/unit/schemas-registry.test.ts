@@ -1,24 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SCHEMA_FULLNAMES,
-  canonicalSchema,
-  loadSourceTypes,
-  parseSchema,
-  readerTypes,
-} from '../../src/schemas/catalog.ts';
+import { SCHEMA_FULLNAMES, SCHEMA_KINDS, canonicalSchema, parseSchema } from '../../src/schemas/catalog.ts';
+import { readerTypes } from '../../src/schemas/bundled.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { SchemaRegistryError } from '../../src/schemas/errors.ts';
 import { HttpSchemaRegistry } from '../../src/schemas/http-registry.ts';
 import {
-  LocalSchemaRegistry,
   buildRegistryFile,
-  defaultRegistryPath,
+  latestSchemas,
   parseRegistryFile,
-  readRegistryFile,
   serializeRegistryFile,
 } from '../../src/schemas/local-registry.ts';
+import {
+  defaultRegistryPath,
+  openLocalRegistry,
+  readRegistryFile,
+} from '../../src/schema-store/registry-file.ts';
+import { loadSourceTypes } from '../../src/schema-store/sources.ts';
 import type { Trajectory } from '../../src/schemas/types.ts';
 import { startFakeRegistry, type FakeRegistry } from '../fixtures/schemas/fake-registry.ts';
 
@@ -60,6 +59,29 @@ describe('schemas/registry.json', () => {
     expect(after.entries.at(-1)).toMatchObject({ id: 4, subject: 'ai.prism.Trajectory', version: 2 });
   });
 
+  it('gives the codecs reader schemas identical to schemas/*.avsc (the latest registered versions)', () => {
+    const sources = loadSourceTypes();
+    const readers = readerTypes();
+    for (const kind of SCHEMA_KINDS) {
+      expect(canonicalSchema(readers[kind])).toBe(canonicalSchema(sources[kind]));
+      expect(readers[kind].fingerprint().equals(sources[kind].fingerprint())).toBe(true);
+    }
+  });
+
+  it('takes the last appended version of each subject as its latest schema', () => {
+    const v2 = parseSchema(
+      readFileSync(join(import.meta.dirname, '../fixtures/schemas/trajectory-v2.avsc'), 'utf8'),
+    );
+    const after = buildRegistryFile(readRegistryFile(defaultRegistryPath()), {
+      ...loadSourceTypes(),
+      trajectory: v2,
+    });
+    const latest = latestSchemas(after);
+    expect(JSON.stringify(latest.trajectory)).toBe(canonicalSchema(v2));
+    expect(JSON.stringify(latest['model-update'])).toBe(canonicalSchema(loadSourceTypes()['model-update']));
+    expect(latestSchemas({ format: 1, entries: [] })).toEqual({});
+  });
+
   it('inlines the referenced Trajectory so each entry is self-contained', () => {
     const file = readRegistryFile(defaultRegistryPath());
     const scored = file.entries.find((e) => e.subject === SCHEMA_FULLNAMES['scored-trajectory']);
@@ -77,7 +99,7 @@ describe('schemas/registry.json', () => {
       readFileSync(join(import.meta.dirname, '../fixtures/schemas/trajectory-v2.avsc'), 'utf8'),
     );
     const codec = new RecordCodec('trajectory', {
-      registry: LocalSchemaRegistry.fromFile(),
+      registry: openLocalRegistry(),
       readers: { trajectory: v2 },
     });
     await expect(codec.encode(t)).rejects.toMatchObject({ code: 'REGISTRY_FILE_STALE' });

@@ -1,6 +1,6 @@
 import type { Type } from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { readerTypes } from '../../src/schemas/catalog.ts';
+import { readerTypes } from '../../src/schemas/bundled.ts';
 import type { ModelUpdate, PrismBlock, ScoredTrajectory, Trajectory, Turn } from '../../src/schemas/types.ts';
 
 /**

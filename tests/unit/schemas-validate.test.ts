@@ -72,7 +72,7 @@ describe('validateTrajectory', () => {
 
   it('names the offending field in the error path', () => {
     try {
-      validateTrajectory(withAssistant({ token_ids: [1, -3] }));
+      validateTrajectory(withAssistant({ token_ids: [1, -3] }), DEFAULT_LIMITS);
       expect.unreachable();
     } catch (err) {
       expect((err as ValidationError).path).toBe('turns[1].token_ids[1]');

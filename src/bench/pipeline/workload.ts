@@ -1,6 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
 import { RecordCodec } from '../../schemas/codec.ts';
-import { LocalSchemaRegistry } from '../../schemas/local-registry.ts';
+import { openLocalRegistry } from '../../schema-store/registry-file.ts';
 import type { Trajectory } from '../../schemas/types.ts';
 import { syntheticTrajectories } from '../../scorer-host/bench.ts';
 
@@ -13,7 +13,7 @@ import { syntheticTrajectories } from '../../scorer-host/bench.ts';
 export class Workload {
   private readonly codec = new RecordCodec('trajectory', {
     format: 'avro',
-    registry: LocalSchemaRegistry.fromFile(),
+    registry: openLocalRegistry(),
   });
   private readonly pool: Trajectory[];
 

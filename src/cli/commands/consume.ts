@@ -100,8 +100,8 @@ export function register(program: Command): void {
         import('../../io/progress.ts'),
         import('../../schemas/codec.ts'),
         import('../../schemas/dead-letter.ts'),
-        import('../../schemas/from-config.ts'),
-        import('../../schemas/load-input.ts'),
+        import('../../schema-store/from-config.ts'),
+        import('../input-config.ts'),
       ]);
       const input = loadInputConfig({
         config: opts.config,

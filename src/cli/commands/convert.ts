@@ -45,7 +45,7 @@ export function register(program: Command): void {
           { progressBar },
           { reportInvalid },
         ] = await Promise.all([
-          import('../../schemas/load-input.ts'),
+          import('../input-config.ts'),
           import('../../schemas/validate.ts'),
           import('../../io/files.ts'),
           import('../../io/progress.ts'),

@@ -69,7 +69,7 @@ async function scoreFile(
   const [{ readRecordFile }, { reportInvalid }, { validateTrajectory }, { labelOf }] = await Promise.all([
     import('../../io/files.ts'),
     import('../../io/report.ts'),
-    import('../../schemas/validate.ts'),
+    import('../validate-records.ts'),
     import('../../eval/labels.ts'),
   ]);
   const invalid = reportInvalid(flags.in);

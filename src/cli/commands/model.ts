@@ -52,7 +52,7 @@ interface WarmStartFlags {
 async function readTrainingRecords(path: string, n: number): Promise<Trajectory[]> {
   const [{ readRecordFile }, { validateTrajectory }] = await Promise.all([
     import('../../io/files.ts'),
-    import('../../schemas/validate.ts'),
+    import('../validate-records.ts'),
   ]);
   const out: Trajectory[] = [];
   let invalid = 0;

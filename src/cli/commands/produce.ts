@@ -94,8 +94,8 @@ export function register(program: Command): void {
         import('../../io/progress.ts'),
         import('../../io/report.ts'),
         import('../../schemas/codec.ts'),
-        import('../../schemas/from-config.ts'),
-        import('../../schemas/load-input.ts'),
+        import('../../schema-store/from-config.ts'),
+        import('../input-config.ts'),
         import('../../schemas/validate.ts'),
       ]);
       const input = loadInputConfig({

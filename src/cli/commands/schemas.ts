@@ -25,8 +25,8 @@ export function register(program: Command): void {
     .action(
       async (opts: { registryUrl?: string; registryFile?: string; config?: string; json?: boolean }) => {
         const [{ createSchemaRegistry }, { loadInputConfig }] = await Promise.all([
-          import('../../schemas/from-config.ts'),
-          import('../../schemas/load-input.ts'),
+          import('../../schema-store/from-config.ts'),
+          import('../input-config.ts'),
         ]);
         const input = loadInputConfig({
           config: opts.config,
@@ -57,8 +57,13 @@ export function register(program: Command): void {
     .action(async (opts: { check?: boolean }) => {
       const [
         { loadSourceTypes },
-        { buildRegistryFile, defaultRegistryPath, readRegistryFile, serializeRegistryFile },
-      ] = await Promise.all([import('../../schemas/catalog.ts'), import('../../schemas/local-registry.ts')]);
+        { defaultRegistryPath, readRegistryFile },
+        { buildRegistryFile, serializeRegistryFile },
+      ] = await Promise.all([
+        import('../../schema-store/sources.ts'),
+        import('../../schema-store/registry-file.ts'),
+        import('../../schemas/local-registry.ts'),
+      ]);
       const path = defaultRegistryPath();
       const previous = existsSync(path) ? readRegistryFile(path) : undefined;
       const next = serializeRegistryFile(buildRegistryFile(previous, loadSourceTypes()));

@@ -1,6 +1,6 @@
 import type { SchemaRegistryConfig } from '../../config/input.ts';
 import { DecodeError } from '../../schemas/errors.ts';
-import { createSchemaRegistry } from '../../schemas/from-config.ts';
+import { createSchemaRegistry } from '../../schema-store/from-config.ts';
 import { RecordCodec } from '../../schemas/codec.ts';
 import type { SchemaRegistry } from '../../schemas/registry.ts';
 import type { ModelUpdate, ScoredTrajectory } from '../../schemas/types.ts';
