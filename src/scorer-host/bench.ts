@@ -9,11 +9,12 @@ import {
   packBatch,
   perExampleLoss,
   type BuiltSequence,
+  type PackedBatch,
 } from '../sequence/index.ts';
 import { concentrationStats } from '../stats/index.ts';
 import { flopModel } from '../scorer/flops.ts';
 import { referenceNorms, trainingStepGrads } from '../scorer/norms.ts';
-import { openProbeModel, type ProbeSource } from './open.ts';
+import { openProbeModel, type OpenedProbe, type ProbeSource } from './open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
 import type { ScorerPath } from '../scorer/path.ts';
 
@@ -113,127 +114,150 @@ async function timeIt(reps: number, f: () => unknown, warm = true): Promise<Timi
   return { ms: (performance.now() - t0) / reps, cpuMs: (c.user + c.system) / 1000 / reps };
 }
 
+/** What every row of one backend's bench shares: the model, the micro-batch and its FLOP counts. */
+interface BenchContext {
+  readonly opts: ScorerBenchOptions;
+  readonly backend: BackendInfo;
+  readonly probe: OpenedProbe;
+  readonly maxSeqLen: number;
+  readonly trajs: Trajectory[];
+  readonly seqs: BuiltSequence[];
+  readonly packed: PackedBatch;
+  readonly tokens: number;
+  readonly flops: { batched: number; perTrajectory: number; reference: number; train: number };
+}
+
+function benchContext(opts: ScorerBenchOptions, backend: BackendInfo, probe: OpenedProbe): BenchContext {
+  const c = probe.model.config;
+  const maxSeqLen = opts.seq + 1;
+  const trajs = syntheticTrajectories(opts.batch, opts.seq, c.vocab_size);
+  const seqs: BuiltSequence[] = trajs.map((t) =>
+    buildSequence(t.turns, { tokenizer: null, vocabSize: c.vocab_size, maxSeqLen }),
+  );
+  const packed = packBatch(seqs, maxSeqLen);
+  const lengths = Array.from(packed.lengths);
+  const fm = flopModel(c);
+  const sumOwn = (f: (T: number) => number): number => lengths.reduce((s, T) => s + f(T), 0);
+  const Tp = packed.T;
+  const flops = {
+    batched: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.norms(Tp)),
+    perTrajectory: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.projectionWeightGrads(T)),
+    reference: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.allWeightGrads(T)),
+    train: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.allWeightGrads(Tp)),
+  };
+  const tokens = lengths.reduce((a, b) => a + b, 0);
+  return { opts, backend, probe, maxSeqLen, trajs, seqs, packed, tokens, flops };
+}
+
+function benchRow(
+  ctx: BenchContext,
+  name: BenchRow['name'],
+  t: Timing,
+  gflop: number,
+  path?: ScorerPath,
+): BenchRow {
+  const { ms, cpuMs } = t;
+  return {
+    name,
+    ...(path ? { path } : {}),
+    ms,
+    cpuMs,
+    trajectoriesPerSec: (ctx.opts.batch * 1000) / ms,
+    tokensPerSec: (ctx.tokens * 1000) / ms,
+    gflop: gflop / 1e9,
+    gflopPerSec: gflop / 1e6 / ms,
+  };
+}
+
+function wants(ctx: BenchContext, name: BenchRow['name']): boolean {
+  const want = ctx.opts.rows === undefined || ctx.opts.rows.includes(name);
+  if (want) ctx.opts.onRow?.(ctx.backend.kind, name);
+  return want;
+}
+
+/** The PRISM scorer's rows: batched, per-trajectory and what `auto` picks (after its calibration batch). */
+async function scorerRows(ctx: BenchContext): Promise<{ rows: BenchRow[]; chosen: ScorerPath | undefined }> {
+  const { opts, probe, trajs, flops } = ctx;
+  const scorer = (path: 'batched' | 'per-trajectory' | 'auto'): PrismScorer =>
+    new PrismScorer({
+      model: probe.model,
+      tokenizer: probe.tokenizer,
+      ...probe.identity,
+      backend: ctx.backend.kind,
+      maxSeqLen: ctx.maxSeqLen,
+      batchSize: opts.batch,
+      emitNorms: false,
+      path,
+      maxBatchBytes: opts.maxBatchBytes,
+      ownsModel: false,
+      logger: opts.logger,
+    });
+  const rows: BenchRow[] = [];
+  for (const path of ['batched', 'per-trajectory'] as const) {
+    if (!wants(ctx, path)) continue;
+    const s = scorer(path);
+    const timing = await timeIt(opts.reps, () => s.scoreBatch(trajs));
+    rows.push(benchRow(ctx, path, timing, path === 'batched' ? flops.batched : flops.perTrajectory));
+  }
+  let chosen: ScorerPath | undefined;
+  if (wants(ctx, 'auto')) {
+    const auto = scorer('auto');
+    await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
+    chosen = auto.path;
+    const timing = await timeIt(opts.reps, () => auto.scoreBatch(trajs), false);
+    rows.push(
+      benchRow(ctx, 'auto', timing, chosen === 'batched' ? flops.batched : flops.perTrajectory, chosen),
+    );
+  }
+  return { rows, chosen };
+}
+
+/** The paper's loop: one full backward per trajectory (every weight), then the per-matrix norms. */
+async function referenceRow(ctx: BenchContext): Promise<BenchRow> {
+  const model = ctx.probe.model;
+  const timing = await timeIt(ctx.opts.reps, async () => {
+    for (const s of ctx.seqs) {
+      const t = batchTensors(packBatch([s], ctx.maxSeqLen));
+      try {
+        const r = await referenceNorms(model, t.inputIds, (logits) =>
+          perExampleLoss(logits, t.targetIds, t.targetMask),
+        );
+        concentrationStats(r.norms[0]);
+      } finally {
+        tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+      }
+    }
+  });
+  return benchRow(ctx, 'reference', timing, ctx.flops.reference);
+}
+
+/** One plain batched forward + backward with every weight gradient (no optimizer), for scale. */
+async function trainStepRow(ctx: BenchContext): Promise<BenchRow> {
+  const t = batchTensors(ctx.packed);
+  try {
+    const timing = await timeIt(ctx.opts.reps, () =>
+      trainingStepGrads(ctx.probe.model, t.inputIds, (logits) =>
+        perExampleLoss(logits, t.targetIds, t.targetMask),
+      ),
+    );
+    return benchRow(ctx, 'train-step', timing, ctx.flops.train);
+  } finally {
+    tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
+  }
+}
+
 async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promise<ScorerBenchResult> {
   const backend = await selectBackend(choice, { logger: opts.logger });
   const probe = await openProbeModel(opts.source);
   const model: LlamaModel = probe.model;
   try {
-    const c = model.config;
-    const maxSeqLen = opts.seq + 1;
-    const trajs = syntheticTrajectories(opts.batch, opts.seq, c.vocab_size);
-    const seqs: BuiltSequence[] = trajs.map((t) =>
-      buildSequence(t.turns, { tokenizer: null, vocabSize: c.vocab_size, maxSeqLen }),
-    );
-    const packed = packBatch(seqs, maxSeqLen);
-    const lengths = Array.from(packed.lengths);
-    const tokens = lengths.reduce((a, b) => a + b, 0);
-    const fm = flopModel(c);
-    const sumOwn = (f: (T: number) => number): number => lengths.reduce((s, T) => s + f(T), 0);
-    const Tp = packed.T;
-    const flops = {
-      batched: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.norms(Tp)),
-      perTrajectory: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.projectionWeightGrads(T)),
-      reference: sumOwn((T) => fm.forward(T) + fm.backwardActivations(T) + fm.allWeightGrads(T)),
-      train: opts.batch * (fm.forward(Tp) + fm.backwardActivations(Tp) + fm.allWeightGrads(Tp)),
-    };
-    const scorer = (path: 'batched' | 'per-trajectory' | 'auto'): PrismScorer =>
-      new PrismScorer({
-        model,
-        tokenizer: probe.tokenizer,
-        probeModelId: probe.identity.probeModelId,
-        probeModelVersion: probe.identity.probeModelVersion,
-        backend: backend.kind,
-        maxSeqLen,
-        batchSize: opts.batch,
-        emitNorms: false,
-        path,
-        maxBatchBytes: opts.maxBatchBytes,
-        ownsModel: false,
-        logger: opts.logger,
-      });
-    const row = (
-      name: BenchRow['name'],
-      { ms, cpuMs }: Timing,
-      gflop: number,
-      path?: ScorerPath,
-    ): BenchRow => ({
-      name,
-      ...(path ? { path } : {}),
-      ms,
-      cpuMs,
-      trajectoriesPerSec: (opts.batch * 1000) / ms,
-      tokensPerSec: (tokens * 1000) / ms,
-      gflop: gflop / 1e9,
-      gflopPerSec: gflop / 1e6 / ms,
-    });
-    const rows: BenchRow[] = [];
-    const progress = (name: string): void => opts.onRow?.(backend.kind, name);
-
-    const want = (name: BenchRow['name']): boolean => opts.rows === undefined || opts.rows.includes(name);
-
-    if (want('batched')) {
-      progress('batched');
-      const batched = scorer('batched');
-      rows.push(row('batched', await timeIt(opts.reps, () => batched.scoreBatch(trajs)), flops.batched));
-    }
-
-    if (want('per-trajectory')) {
-      progress('per-trajectory');
-      const perTraj = scorer('per-trajectory');
-      rows.push(
-        row('per-trajectory', await timeIt(opts.reps, () => perTraj.scoreBatch(trajs)), flops.perTrajectory),
-      );
-    }
-
-    let chosen: ScorerPath | undefined;
-    if (want('auto')) {
-      progress('auto');
-      const auto = scorer('auto');
-      await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
-      chosen = auto.path;
-      rows.push(
-        row(
-          'auto',
-          await timeIt(opts.reps, () => auto.scoreBatch(trajs), false),
-          chosen === 'batched' ? flops.batched : flops.perTrajectory,
-          chosen,
-        ),
-      );
-    }
-
-    if (want('reference')) progress('reference');
-    const ref = !want('reference')
-      ? undefined
-      : await timeIt(opts.reps, () => {
-          for (const s of seqs) {
-            const p = packBatch([s], maxSeqLen);
-            const t = batchTensors(p);
-            try {
-              const r = referenceNorms(model, t.inputIds, (logits) =>
-                perExampleLoss(logits, t.targetIds, t.targetMask),
-              );
-              concentrationStats(r.norms[0]);
-            } finally {
-              tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
-            }
-          }
-        });
-    if (ref !== undefined) rows.push(row('reference', ref, flops.reference));
-
-    if (want('train-step')) {
-      progress('train-step');
-      const t = batchTensors(packed);
-      try {
-        const train = await timeIt(opts.reps, () =>
-          trainingStepGrads(model, t.inputIds, (logits) => perExampleLoss(logits, t.targetIds, t.targetMask)),
-        );
-        rows.push(row('train-step', train, flops.train));
-      } finally {
-        tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
-      }
-    }
-
+    const ctx = benchContext(opts, backend, probe);
+    const { rows, chosen } = await scorerRows(ctx);
+    const ref = wants(ctx, 'reference') ? await referenceRow(ctx) : undefined;
+    if (ref !== undefined) rows.push(ref);
+    if (wants(ctx, 'train-step')) rows.push(await trainStepRow(ctx));
     const autoRow = rows.find((r) => r.name === 'auto');
+    const c = model.config;
     return {
       backend,
       model: {
@@ -245,7 +269,7 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
       },
       batch: opts.batch,
       seq: opts.seq,
-      tokens,
+      tokens: ctx.tokens,
       reps: opts.reps,
       rows,
       chosenPath: chosen,
