@@ -1,5 +1,5 @@
 import type { SchemaRegistryConfig } from '../config/input.ts';
-import { HttpSchemaRegistry } from '../schemas/http-registry.ts';
+import { HttpSchemaRegistry } from './http-registry.ts';
 import type { SchemaRegistry } from '../schemas/registry.ts';
 import { openLocalRegistry } from './registry-file.ts';
 

@@ -1,4 +1,8 @@
-/** Schema files on disk (the adapter of src/schemas/): the .avsc sources, registry.json, the configured registry. */
+/**
+ * Schemas outside the process (the adapter of src/schemas/): the .avsc and registry.json files, the HTTP
+ * Schema Registry, and the registry the configuration asks for.
+ */
 export { schemasDir, loadSourceTypes } from './sources.ts';
 export { defaultRegistryPath, readRegistryFile, openLocalRegistry } from './registry-file.ts';
+export { HttpSchemaRegistry, type HttpSchemaRegistryOptions } from './http-registry.ts';
 export { createSchemaRegistry } from './from-config.ts';

@@ -16,7 +16,6 @@ export { RecordCodec, AnyRecordDecoder, type CodecOptions, type Decoded, type Wi
 export type { SchemaRegistry, SubjectVersion } from './registry.ts';
 export { readerTypes } from './bundled.ts';
 export { LocalSchemaRegistry } from './local-registry.ts';
-export { HttpSchemaRegistry, type HttpSchemaRegistryOptions } from './http-registry.ts';
 export { validateTrajectory } from './validate.ts';
 export {
   buildDeadLetter,

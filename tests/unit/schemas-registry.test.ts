@@ -5,7 +5,7 @@ import { SCHEMA_FULLNAMES, SCHEMA_KINDS, canonicalSchema, parseSchema } from '..
 import { readerTypes } from '../../src/schemas/bundled.ts';
 import { RecordCodec } from '../../src/schemas/codec.ts';
 import { SchemaRegistryError } from '../../src/schemas/errors.ts';
-import { HttpSchemaRegistry } from '../../src/schemas/http-registry.ts';
+import { HttpSchemaRegistry } from '../../src/schema-store/http-registry.ts';
 import {
   buildRegistryFile,
   latestSchemas,

@@ -1,5 +1,5 @@
-import { DecodeError, SchemaRegistryError } from './errors.ts';
-import type { SchemaRegistry, SubjectVersion } from './registry.ts';
+import { DecodeError, SchemaRegistryError } from '../schemas/errors.ts';
+import type { SchemaRegistry, SubjectVersion } from '../schemas/registry.ts';
 
 export interface HttpSchemaRegistryOptions {
   /** Base URL, e.g. http://127.0.0.1:8081 (a trailing slash is fine). */
