@@ -109,6 +109,57 @@ describe('prism score', () => {
   });
 });
 
+describe('prism score --thread', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'prism-score-thread-'));
+    const model = initModel({ preset: 'tiny', arch: 'llama', seed: 5 });
+    await saveModel(model, join(dir, 'model'));
+    model.dispose();
+    const lines = [...sampleTrajectories(3), tokenTrajectory('oov', [1, 2], [3, 70000])];
+    await writeFile(join(dir, 'in.jsonl'), `${lines.map((t) => JSON.stringify(t)).join('\n')}\n`);
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  /** Output lines without scored_at (the only field that differs between two runs). */
+  async function scoreWith(thread: 'worker' | 'main'): Promise<{ rows: unknown[]; stderr: string }> {
+    const out = join(dir, `${thread}.jsonl`);
+    const args = ['--model', join(dir, 'model'), '--in', join(dir, 'in.jsonl'), '--out', out];
+    const { stderr } = await run(
+      process.execPath,
+      [
+        CLI,
+        'score',
+        ...args,
+        '--emit-norms',
+        '--backend',
+        'cpu',
+        '--path',
+        'batched',
+        '--thread',
+        thread,
+        '--no-progress',
+      ],
+      { env: { ...process.env, PRISM_LOG_LEVEL: 'warn' } },
+    );
+    const rows = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prism?: Record<string, unknown> })
+      .map((r) => (r.prism ? { ...r, prism: { ...r.prism, scored_at: 0 } } : r));
+    return { rows, stderr };
+  }
+
+  it('scores the same in the worker thread (default) as on the main thread', async () => {
+    const worker = await scoreWith('worker');
+    const main = await scoreWith('main');
+    expect(worker.stderr).toMatch(/scored 3, bad 1 \(TOKEN_OUT_OF_VOCAB: 1\) .* on cpu \(batched path\)/);
+    expect(main.stderr).toMatch(/scored 3, bad 1 \(TOKEN_OUT_OF_VOCAB: 1\) .* on cpu \(batched path\)/);
+    expect(worker.rows).toHaveLength(4);
+    expect(worker.rows).toEqual(main.rows);
+  });
+});
+
 describe('scorer config section', () => {
   it('defaults to auto backend and path, batch 16, gini, no norms', () => {
     expect(scorerSection.parse({})).toMatchObject({
