@@ -129,7 +129,7 @@ async function tryBackend(
   if (kind === 'webgpu' && !asyncReads) {
     throw new Error(
       'this command reads tensors synchronously (dataSync), which the webgpu backend cannot do in Node; ' +
-        'the GPU check (scripts/gpu/) uses it with asynchronous reads',
+        'prism score, prism run and the GPU check (scripts/gpu/) read asynchronously and can use it',
     );
   }
   if (kind === 'tensorflow-gpu' && !env.gpuVisible()) {

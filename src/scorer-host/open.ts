@@ -133,7 +133,8 @@ export async function openPrismScorer(
 ): Promise<OpenedPrismScorer> {
   const cfg = scorerSection.parse(config);
   const logger = opts.logger ?? rootLog;
-  const backend = await selectBackend(cfg.backend, { env: opts.backendEnv, logger });
+  // The scorer reads tensors only asynchronously (src/scorer/norms.ts), so webgpu is allowed.
+  const backend = await selectBackend(cfg.backend, { env: opts.backendEnv, logger, asyncReads: true });
   const probe = await openProbeModel(opts.preset ? { preset: opts.preset } : { modelDir: cfg.modelDir });
   const scorer = buildPrismScorer(
     {

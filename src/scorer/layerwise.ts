@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   deviceSquaredNorms,
   hostSquaredNorms,
+  readFloat32,
   useHostSplit,
   type BatchedOptions,
   type NormsResult,
@@ -47,14 +48,14 @@ function forwardInputs(stages: ProbeStages): tf.Tensor3D[] {
 }
 
 /** One layer's backward: [B, 7] squared norms (host or device) and dL/dx_l. */
-function layerBackward(
+async function layerBackward(
   stages: ProbeStages,
   l: number,
   x: tf.Tensor3D,
   dy: tf.Tensor3D,
   model: ProbeModel,
   opts: BatchedOptions,
-): { sq: Float64Array | tf.Tensor2D; dx: tf.Tensor3D } {
+): Promise<{ sq: Float64Array | tf.Tensor2D; dx: tf.Tensor3D }> {
   const [B, T] = x.shape;
   const shapes = projectionShapes(model).slice(l * PROJECTIONS_PER_LAYER, (l + 1) * PROJECTIONS_PER_LAYER);
   const probes = shapes.map((s) => tf.zeros([B, T, s.out]));
@@ -69,7 +70,7 @@ function layerBackward(
     const dx = grads[0] as tf.Tensor3D;
     const g = grads.slice(1);
     const sq = useHostSplit(opts.split)
-      ? hostSquaredNorms(shapes, g, inputs, B, T, opts.lengths, opts.normMethod)
+      ? await hostSquaredNorms(shapes, g, inputs, B, T, opts.lengths, opts.normMethod)
       : deviceSquaredNorms(shapes, g, inputs, T, opts.normMethod);
     tf.dispose(g);
     return { sq, dx };
@@ -82,12 +83,12 @@ function layerBackward(
   }
 }
 
-export function layerwiseProbeNorms(
+export async function layerwiseProbeNorms(
   model: ProbeModel & Required<Pick<ProbeModel, 'openStages' | 'headWeight'>>,
   inputIds: tf.Tensor2D,
   loss: HiddenLossFn,
   opts: BatchedOptions = {},
-): NormsResult {
+): Promise<NormsResult> {
   const [B] = inputIds.shape;
   const stages = model.openStages(inputIds);
   const L = stages.layers;
@@ -107,7 +108,7 @@ export function layerwiseProbeNorms(
     dy = top.grads[0] as tf.Tensor3D;
     for (let l = L - 1; l >= 0; l--) {
       xs[l + 1].dispose();
-      const { sq, dx } = layerBackward(stages, l, xs[l], dy, model, opts);
+      const { sq, dx } = await layerBackward(stages, l, xs[l], dy, model, opts);
       perLayer[l] = sq;
       dy.dispose();
       dy = dx;
@@ -117,8 +118,11 @@ export function layerwiseProbeNorms(
     let deviceData: Float32Array | undefined;
     if (device.length > 0) {
       const all = tf.concat(device, 1); // [B, N]: every layer took the same (device) route
-      deviceData = all.dataSync() as Float32Array;
-      all.dispose();
+      try {
+        deviceData = await readFloat32(all); // asynchronous: webgpu has no synchronous read in Node
+      } finally {
+        all.dispose();
+      }
     }
     perLayer.forEach((p, l) => {
       for (let b = 0; b < B; b++) {
@@ -130,7 +134,7 @@ export function layerwiseProbeNorms(
         }
       }
     });
-    const lossValues = Float32Array.from((losses as tf.Tensor1D).dataSync());
+    const lossValues = Float32Array.from(await readFloat32(losses as tf.Tensor1D));
     return {
       // Ghost sums can round to a tiny negative number; clamp before the square root.
       norms: Array.from({ length: B }, (_, b) =>

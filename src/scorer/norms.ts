@@ -25,6 +25,10 @@ import {
  * Per-trajectory path (`perTrajectoryNorms`): B=1, tf.variableGrads w.r.t. the projection weights only,
  * norms of those gradients. Reference (`referenceNorms`): the paper's method, a full backward w.r.t.
  * every weight of the model per trajectory, then the projection norms.
+ *
+ * Reads: every result leaves the device through `readFloat32` (`await t.data()`), never `dataSync()`, so
+ * these functions are async and run on webgpu, which has no synchronous read in Node. No read happens
+ * while a gradient tape is open (reads follow each `valueAndGrads`), so the maths is unchanged.
  */
 
 export type NormMethod = 'ghost' | 'outer';
@@ -91,10 +95,18 @@ function gram(a: tf.Tensor3D): tf.Tensor3D {
   return tf.matMul(a, a, false, true);
 }
 
-/** Reads a [B, N+1] tensor (N norms then the loss per row) with a single device sync. */
-function splitRows(packed: tf.Tensor2D): NormsResult {
+/**
+ * Every read of a device tensor in the scorer goes through here: asynchronous (`await t.data()`), because
+ * the webgpu backend has no synchronous read in Node. On the CPU backends it resolves to the same values.
+ */
+export async function readFloat32(t: tf.Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
+}
+
+/** Reads a [B, N+1] tensor (N norms then the loss per row) with a single device read. */
+async function splitRows(packed: tf.Tensor2D): Promise<NormsResult> {
   const [B, W] = packed.shape;
-  const data = packed.dataSync() as Float32Array;
+  const data = await readFloat32(packed);
   const norms: Float32Array[] = [];
   const losses = new Float32Array(B);
   for (let b = 0; b < B; b++) {
@@ -177,7 +189,7 @@ export function deviceSquaredNorms(
  * row sums of squares are split back per matrix on the host. `ghost` members use G_bᵀ-blocks and the
  * group's X_b Gram.
  */
-export function hostSquaredNorms(
+export async function hostSquaredNorms(
   shapes: ProjectionShape[],
   grads: tf.Tensor[],
   inputs: tf.Tensor3D[],
@@ -185,7 +197,7 @@ export function hostSquaredNorms(
   T: number,
   lengths: ArrayLike<number> | undefined,
   method: NormMethodSetting | undefined,
-): Float64Array {
+): Promise<Float64Array> {
   const N = shapes.length;
   const out = new Float64Array(B * N);
   // Device results (row-sum vectors and ghost scalars) are collected and read with one sync at the end.
@@ -193,13 +205,16 @@ export function hostSquaredNorms(
   try {
     for (const group of sharedInputGroups(N)) {
       const inF = shapes[group[0]].in;
-      const xData = inputs[group[0]].dataSync() as Float32Array;
-      const gT = group.map((j) => {
+      const xData = await readFloat32(inputs[group[0]]);
+      const gT: Float32Array[] = [];
+      for (const j of group) {
         const t = tf.transpose(grads[j], [0, 2, 1]);
-        const d = t.dataSync() as Float32Array;
-        t.dispose();
-        return d;
-      });
+        try {
+          gT.push(await readFloat32(t));
+        } finally {
+          t.dispose();
+        }
+      }
       for (let b = 0; b < B; b++) {
         const Tb = Math.max(1, Math.min(T, lengths?.[b] ?? T));
         const outer = group.filter((j) => chooseNormMethod(Tb, shapes[j], method) === 'outer');
@@ -247,8 +262,12 @@ export function hostSquaredNorms(
       }
     }
     const all = tf.tidy(() => tf.concat(pending.map((p) => p.t)));
-    const values = all.dataSync() as Float32Array;
-    all.dispose();
+    let values: Float32Array;
+    try {
+      values = await readFloat32(all);
+    } finally {
+      all.dispose();
+    }
     let at = 0;
     for (const p of pending) {
       for (const seg of p.segments) {
@@ -264,12 +283,12 @@ export function hostSquaredNorms(
   }
 }
 
-export function batchedProbeNorms(
+export async function batchedProbeNorms(
   model: ProbeModel,
   inputIds: tf.Tensor2D,
   lossFn: LossArg,
   opts: BatchedOptions = {},
-): NormsResult {
+): Promise<NormsResult> {
   const [B, T] = inputIds.shape;
   const shapes = projectionShapes(model);
   const probes = shapes.map((s) => tf.zeros([B, T, s.out]));
@@ -300,8 +319,8 @@ export function batchedProbeNorms(
     grads = res.grads;
     const lossT = losses as tf.Tensor1D;
     if (useHostSplit(opts.split)) {
-      const sqHost = hostSquaredNorms(shapes, grads, inputs, B, T, opts.lengths, opts.normMethod);
-      const lossValues = lossT.dataSync();
+      const sqHost = await hostSquaredNorms(shapes, grads, inputs, B, T, opts.lengths, opts.normMethod);
+      const lossValues = await readFloat32(lossT);
       const N = shapes.length;
       return {
         norms: Array.from({ length: B }, (_, b) =>
@@ -315,7 +334,7 @@ export function batchedProbeNorms(
     const sqT = sq;
     // Ghost sums can round to a tiny negative number; clamp before the square root.
     packed = tf.tidy(() => tf.concat([tf.sqrt(tf.relu(sqT)), tf.reshape(lossT, [B, 1])], 1) as tf.Tensor2D);
-    return splitRows(packed);
+    return await splitRows(packed);
   } finally {
     tf.dispose(probes);
     tf.dispose(grads);
@@ -324,12 +343,12 @@ export function batchedProbeNorms(
   }
 }
 
-function weightGradNorms(
+async function weightGradNorms(
   model: ProbeModel,
   inputIds: tf.Tensor2D,
   lossFn: LossArg,
   varList: tf.Variable[],
-): NormsResult {
+): Promise<NormsResult> {
   const projections = model.projectionWeights();
   let packed: tf.Tensor2D | undefined;
   try {
@@ -347,21 +366,29 @@ function weightGradNorms(
         .concat([tf.stack(norms), tf.reshape(value, [1])])
         .reshape([1, norms.length + 1]) as tf.Tensor2D;
     });
-    return splitRows(packed);
+    return await splitRows(packed);
   } finally {
     if (packed !== undefined) packed.dispose();
   }
 }
 
 /** One trajectory ([1,T] ids): gradients w.r.t. the 7L projection weights only. */
-export function perTrajectoryNorms(model: ProbeModel, inputIds: tf.Tensor2D, lossFn: LossArg): NormsResult {
+export async function perTrajectoryNorms(
+  model: ProbeModel,
+  inputIds: tf.Tensor2D,
+  lossFn: LossArg,
+): Promise<NormsResult> {
   if (inputIds.shape[0] !== 1)
     throw new Error(`perTrajectoryNorms needs batch size 1, got ${inputIds.shape[0]}`);
   return weightGradNorms(model, inputIds, lossFn, model.projectionWeights());
 }
 
 /** The paper's method: one full backward (every trainable weight) per trajectory; keeps the projection norms. */
-export function referenceNorms(model: ProbeModel, inputIds: tf.Tensor2D, lossFn: LossArg): NormsResult {
+export async function referenceNorms(
+  model: ProbeModel,
+  inputIds: tf.Tensor2D,
+  lossFn: LossArg,
+): Promise<NormsResult> {
   if (inputIds.shape[0] !== 1) throw new Error(`referenceNorms needs batch size 1, got ${inputIds.shape[0]}`);
   const all = [...model.namedWeights().values()].filter((v) => v.trainable);
   // Every weight, the LM head included: the logits path (the chunked head is frozen).
@@ -369,11 +396,11 @@ export function referenceNorms(model: ProbeModel, inputIds: tf.Tensor2D, lossFn:
 }
 
 /** One plain training step's compute (fwd + bwd, every weight gradient, no optimizer) — the bench's yardstick. */
-export function trainingStepGrads(
+export async function trainingStepGrads(
   model: ProbeModel,
   inputIds: tf.Tensor2D,
   lossFn: PerExampleLossFn,
-): number {
+): Promise<number> {
   const all = [...model.namedWeights().values()].filter((v) => v.trainable);
   let loss: tf.Tensor | undefined;
   try {
@@ -385,7 +412,7 @@ export function trainingStepGrads(
       // Force every gradient to be computed before the step is timed as done.
       return tf.addN([value, ...Object.values(grads).map((g) => tf.mul(tf.sum(g), 0))]);
     });
-    return loss.dataSync()[0];
+    return (await readFloat32(loss))[0];
   } finally {
     if (loss !== undefined) loss.dispose();
   }

@@ -118,6 +118,8 @@ export class PrismScorer implements Scorer {
   private disposed = false;
   private fatal: ScorerError | undefined;
   private readonly headChunkBytes: number;
+  /** The call in progress: scoreBatch calls run one after another (reads are asynchronous, see norms.ts). */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(opts: PrismScorerOptions) {
     this.opts = opts;
@@ -146,7 +148,17 @@ export class PrismScorer implements Scorer {
     return this.chooser.calibration;
   }
 
-  async scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
+  /**
+   * Scores a batch. Device reads are asynchronous, so a call yields while results download; calls made
+   * meanwhile wait their turn, so only one micro-batch's tensors are ever live.
+   */
+  scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
+    const run = this.tail.then(() => this.scoreInTurn(trajectories));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async scoreInTurn(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]> {
     if (this.disposed) throw new ScorerError('SCORING_FAILED', 'scorer was disposed');
     if (this.fatal) throw this.fatal;
     const outcomes = new Array<ScoreOutcome>(trajectories.length);
@@ -169,7 +181,7 @@ export class PrismScorer implements Scorer {
     for (const chunk of this.microBatches(items)) {
       let rows: RowOutcome[];
       try {
-        rows = this.scoreChunk(chunk);
+        rows = await this.scoreChunk(chunk);
       } catch (err) {
         if (isFatalBackendError(err)) throw this.failFatally(err, chunk);
         const error = asPrismError(err, `scoring a micro-batch of ${chunk.length}`);
@@ -222,13 +234,13 @@ export class PrismScorer implements Scorer {
     return out;
   }
 
-  private scoreChunk(chunk: Item[]): RowOutcome[] {
+  private async scoreChunk(chunk: Item[]): Promise<RowOutcome[]> {
     const path = this.chooser.pathFor(chunk.length);
     if (path === 'per-trajectory') return this.perTrajectory(chunk);
     if (path === 'batched') return this.batchedOrFallback(chunk);
     // Calibration: warm both paths up untimed, then time each on the whole chunk.
     try {
-      this.batched(chunk.slice(0, 2));
+      await this.batched(chunk.slice(0, 2));
     } catch (err) {
       if (isFatalBackendError(err)) throw err;
       this.logger.warn(
@@ -238,13 +250,13 @@ export class PrismScorer implements Scorer {
       this.chooser.force('per-trajectory', 'batched path failed');
       return this.perTrajectory(chunk);
     }
-    this.perTrajectory(chunk.slice(0, 1));
+    await this.perTrajectory(chunk.slice(0, 1));
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const b = this.batched(chunk);
+    const b = await this.batched(chunk);
     const t1 = performance.now();
     const c1 = process.cpuUsage();
-    const p = this.perTrajectory(chunk);
+    const p = await this.perTrajectory(chunk);
     const t2 = performance.now();
     const c2 = process.cpuUsage();
     const cpuMs = (from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number =>
@@ -274,9 +286,9 @@ export class PrismScorer implements Scorer {
     return chosen === 'batched' ? b : p;
   }
 
-  private batchedOrFallback(chunk: Item[]): RowOutcome[] {
+  private async batchedOrFallback(chunk: Item[]): Promise<RowOutcome[]> {
     try {
-      return this.batched(chunk);
+      return await this.batched(chunk);
     } catch (err) {
       if (isFatalBackendError(err)) throw err;
       // One bad record must not sink the batch: isolate failures trajectory by trajectory.
@@ -288,14 +300,14 @@ export class PrismScorer implements Scorer {
     }
   }
 
-  private batched(chunk: Item[]): Row[] {
+  private async batched(chunk: Item[]): Promise<Row[]> {
     const packed = packBatch(
       chunk.map((c) => c.seq),
       this.maxSeqLen,
     );
     const t = batchTensors(packed);
     try {
-      const res = this.norms(packed, t, {
+      const res = await this.norms(packed, t, {
         normMethod: this.opts.normMethod,
         split: this.opts.split,
         lengths: packed.lengths,
@@ -311,7 +323,11 @@ export class PrismScorer implements Scorer {
     return this.headChunkBytes > 0 && supportsLayerwise(this.opts.model);
   }
 
-  private norms(packed: PackedBatch, t: ReturnType<typeof batchTensors>, opts: BatchedOptions): NormsResult {
+  private norms(
+    packed: PackedBatch,
+    t: ReturnType<typeof batchTensors>,
+    opts: BatchedOptions,
+  ): Promise<NormsResult> {
     const model = this.opts.model;
     if (this.headChunkBytes > 0 && supportsLayerwise(model)) {
       const chunk = this.headChunkBytes;
@@ -320,24 +336,30 @@ export class PrismScorer implements Scorer {
     return batchedProbeNorms(model, t.inputIds, packedLoss(packed, t, this.headChunkBytes), opts);
   }
 
-  private perTrajectory(chunk: Item[]): RowOutcome[] {
-    return chunk.map((item) => {
+  private async perTrajectory(chunk: Item[]): Promise<RowOutcome[]> {
+    const rows: RowOutcome[] = [];
+    for (const item of chunk) {
       try {
         const packed = packBatch([item.seq], this.maxSeqLen);
         const t = batchTensors(packed);
         try {
           const res = this.lean
-            ? this.norms(packed, t, { split: this.opts.split, lengths: packed.lengths })
-            : perTrajectoryNorms(this.opts.model, t.inputIds, packedLoss(packed, t, this.headChunkBytes));
-          return { norms: res.norms[0], loss: res.losses[0], targets: packed.targetCounts[0] };
+            ? await this.norms(packed, t, { split: this.opts.split, lengths: packed.lengths })
+            : await perTrajectoryNorms(
+                this.opts.model,
+                t.inputIds,
+                packedLoss(packed, t, this.headChunkBytes),
+              );
+          rows.push({ norms: res.norms[0], loss: res.losses[0], targets: packed.targetCounts[0] });
         } finally {
           tf.dispose([t.inputIds, t.targetIds, t.targetMask]);
         }
       } catch (err) {
         if (isFatalBackendError(err)) throw err;
-        return asPrismError(err, `scoring trajectory #${item.index}`);
+        rows.push(asPrismError(err, `scoring trajectory #${item.index}`));
       }
-    });
+    }
+    return rows;
   }
 
   private toOutcome(row: RowOutcome, seq: BuiltSequence, id: string): ScoreOutcome {

@@ -155,7 +155,7 @@ describe('memory-lean scorer paths (wasm)', () => {
     const perTraj = await scorer('per-trajectory', tinyChunk).scoreBatch(trajs);
     const logits = await scorer('batched', 0).scoreBatch(trajs);
     expect(tf.memory().numTensors).toBe(before);
-    trajs.forEach((t, i) => {
+    for (const [i, t] of trajs.entries()) {
       const seq = buildSequence(t.turns, {
         tokenizer: new ByteTokenizer(),
         vocabSize: model.config.vocab_size,
@@ -163,13 +163,15 @@ describe('memory-lean scorer paths (wasm)', () => {
       });
       const packed = packBatch([seq], 256);
       const bt = batchTensors(packed);
-      const ref = referenceNorms(model, bt.inputIds, (l) => perExampleLoss(l, bt.targetIds, bt.targetMask));
+      const ref = await referenceNorms(model, bt.inputIds, (l) =>
+        perExampleLoss(l, bt.targetIds, bt.targetMask),
+      );
       tf.dispose([bt.inputIds, bt.targetIds, bt.targetMask]);
       expect(maxRel(norms(batched[i]), ref.norms[0])).toBeLessThan(1e-4);
       expect(maxRel(norms(perTraj[i]), ref.norms[0])).toBeLessThan(1e-4);
       expect(maxRel(norms(logits[i]), ref.norms[0])).toBeLessThan(1e-4);
       const o = batched[i];
       if (o.ok) expect(Math.abs(o.scores.loss - ref.losses[0])).toBeLessThan(1e-4);
-    });
+    }
   });
 });

@@ -19,7 +19,7 @@ function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-function batched(
+async function batched(
   model: ToyDecoder,
   ex: ToyExample[],
   normMethod: NormMethodSetting = 'auto',
@@ -28,21 +28,23 @@ function batched(
   const p = toyPack(ex);
   try {
     const lengths = ex.map((e) => e.ids.length);
-    return batchedProbeNorms(model, p.ids, toyLoss(p.targets, p.mask), { normMethod, split, lengths });
+    return await batchedProbeNorms(model, p.ids, toyLoss(p.targets, p.mask), { normMethod, split, lengths });
   } finally {
     tf.dispose([p.ids, p.targets, p.mask]);
   }
 }
 
-function oneByOne(model: ToyDecoder, ex: ToyExample[], ref = false) {
-  return ex.map((e) => {
+async function oneByOne(model: ToyDecoder, ex: ToyExample[], ref = false) {
+  const out = [];
+  for (const e of ex) {
     const p = toyPack([e]);
     try {
-      return (ref ? referenceNorms : perTrajectoryNorms)(model, p.ids, toyLoss(p.targets, p.mask));
+      out.push(await (ref ? referenceNorms : perTrajectoryNorms)(model, p.ids, toyLoss(p.targets, p.mask)));
     } finally {
       tf.dispose([p.ids, p.targets, p.mask]);
     }
-  });
+  }
+  return out;
 }
 
 describe.each(['cpu', 'wasm'])('gradient norms on the %s backend', (backend) => {
@@ -64,9 +66,9 @@ describe.each(['cpu', 'wasm'])('gradient norms on the %s backend', (backend) => 
     ['outer', 'host'],
     ['auto', 'auto'],
   ] as const) {
-    it(`batched ${method}/${split} norms of padded mixed-length examples equal the one-at-a-time weight gradients`, () => {
-      const got = batched(model, ex, method, split);
-      const want = oneByOne(model, ex);
+    it(`batched ${method}/${split} norms of padded mixed-length examples equal the one-at-a-time weight gradients`, async () => {
+      const got = await batched(model, ex, method, split);
+      const want = await oneByOne(model, ex);
       expect(got.norms).toHaveLength(LENGTHS.length);
       for (let i = 0; i < ex.length; i++) {
         expect(got.norms[i]).toHaveLength(14);
@@ -76,30 +78,30 @@ describe.each(['cpu', 'wasm'])('gradient norms on the %s backend', (backend) => 
     });
   }
 
-  it('the per-trajectory path equals the paper reference (full backward over all weights)', () => {
-    const a = oneByOne(model, ex.slice(0, 2));
-    const b = oneByOne(model, ex.slice(0, 2), true);
+  it('the per-trajectory path equals the paper reference (full backward over all weights)', async () => {
+    const a = await oneByOne(model, ex.slice(0, 2));
+    const b = await oneByOne(model, ex.slice(0, 2), true);
     for (let i = 0; i < 2; i++) expect(maxRelErr(a[i].norms[0], b[i].norms[0])).toBeLessThan(1e-6);
   });
 
-  it('permuting the batch permutes the norms', () => {
+  it('permuting the batch permutes the norms', async () => {
     const perm = [3, 0, 4, 2, 1];
-    const a = batched(model, ex);
-    const b = batched(
+    const a = await batched(model, ex);
+    const b = await batched(
       model,
       perm.map((i) => ex[i]),
     );
     perm.forEach((src, dst) => expect(maxRelErr(b.norms[dst], a.norms[src])).toBeLessThan(1e-5));
   });
 
-  it('leaves no tensors behind across many batches', () => {
-    batched(model, ex);
-    oneByOne(model, ex.slice(0, 1));
+  it('leaves no tensors behind across many batches', async () => {
+    await batched(model, ex);
+    await oneByOne(model, ex.slice(0, 1));
     const before = tf.memory().numTensors;
     for (let k = 0; k < 5; k++) {
-      batched(model, ex.slice(k % 3), k % 2 === 0 ? 'ghost' : 'outer', k % 3 === 0 ? 'host' : 'device');
-      oneByOne(model, ex.slice(k, k + 1));
-      oneByOne(model, ex.slice(k, k + 1), true);
+      await batched(model, ex.slice(k % 3), k % 2 === 0 ? 'ghost' : 'outer', k % 3 === 0 ? 'host' : 'device');
+      await oneByOne(model, ex.slice(k, k + 1));
+      await oneByOne(model, ex.slice(k, k + 1), true);
     }
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -113,9 +115,9 @@ describe('finite differences', () => {
   });
   afterAll(() => model.dispose());
 
-  it('the batched norm equals the central-difference slope of the loss along the gradient direction', () => {
+  it('the batched norm equals the central-difference slope of the loss along the gradient direction', async () => {
     const ex = toyExamples([10, 6], model.vocab, 11);
-    const got = batched(model, ex);
+    const got = await batched(model, ex);
     const e = ex[1];
     const p = toyPack([e]);
     const loss = (): number =>
