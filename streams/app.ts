@@ -421,10 +421,7 @@ function metricsFor(
     { metric: c.arbitration.metric, policy: c.arbitration.policy },
   );
   for (const m of opened.metrics ?? []) metrics.registry.registerMetric(m);
-  metrics.scorerInfo.set(
-    { backend: scorer.backend, probe_model: scorer.probeModelId, probe_version: scorer.probeModelVersion },
-    1,
-  );
+  metrics.setScorerInfo(scorer);
   return metrics;
 }
 

@@ -162,11 +162,7 @@ function scoreStage(deps: TopologyDeps, gate: SerialGate): Stage<Batch<DecodeRes
           // the new version's window opens with its first scores.
           onSwap: (change) => {
             arbitrator.retire(change.from);
-            metrics.scorerInfo.reset();
-            metrics.scorerInfo.set(
-              { backend: scorer.backend, probe_model: change.to.modelId, probe_version: change.to.version },
-              1,
-            );
+            metrics.setScorerInfo(scorer, change.to);
           },
         }),
       ),

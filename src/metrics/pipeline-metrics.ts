@@ -171,6 +171,30 @@ function arbitrationMetrics(
   };
 }
 
+export type ScorerInfoLabel = 'backend' | 'adapter' | 'probe_model' | 'probe_version';
+
+/** What prism_scorer_info says about the scorer (src/scorer/types.ts Scorer has these fields). */
+export interface ScorerInfoSource {
+  readonly backend: string;
+  /** The GPU adapter (webgpu: vendor, architecture, description); absent on CPU backends. */
+  readonly adapter?: string;
+  readonly probeModelId: string;
+  readonly probeModelVersion: string;
+}
+
+/** The labels of prism_scorer_info; `probe` overrides the scorer's identity (a swapped-in checkpoint). Pure. */
+export function scorerInfoLabels(
+  s: ScorerInfoSource,
+  probe?: { readonly modelId: string; readonly version: string },
+): Record<ScorerInfoLabel, string> {
+  return {
+    backend: s.backend,
+    adapter: s.adapter ?? '',
+    probe_model: probe?.modelId ?? s.probeModelId,
+    probe_version: probe?.version ?? s.probeModelVersion,
+  };
+}
+
 /** The scorer: live tfjs tensors and backend/probe info. */
 function scorerMetrics(r: Registry, sources: MetricsSources) {
   return {
@@ -185,8 +209,8 @@ function scorerMetrics(r: Registry, sources: MetricsSources) {
     }),
     scorerInfo: new Gauge({
       name: 'prism_scorer_info',
-      help: 'Scorer backend and probe model (value 1)',
-      labelNames: ['backend', 'probe_model', 'probe_version'] as const,
+      help: 'Scorer backend, GPU adapter (webgpu; empty on CPU backends) and probe model (value 1)',
+      labelNames: ['backend', 'adapter', 'probe_model', 'probe_version'] as const,
       registers: [r],
     }),
   };
@@ -209,7 +233,7 @@ export class PipelineMetrics {
   readonly windowSize: Gauge<'probe_model' | 'probe_version'>;
   readonly rlShare: Gauge;
   readonly liveTensors: Gauge;
-  readonly scorerInfo: Gauge<'backend' | 'probe_model' | 'probe_version'>;
+  readonly scorerInfo: Gauge<ScorerInfoLabel>;
   readonly inFlight: Gauge<'partition'>;
   readonly transactions: Counter<'result'>;
   readonly rebalances: Counter;
@@ -250,6 +274,12 @@ export class PipelineMetrics {
       windowRestoreSeconds: this.windowRestoreSeconds,
     } = arbitrationMetrics(r, this.labels, this.routed, sources));
     ({ liveTensors: this.liveTensors, scorerInfo: this.scorerInfo } = scorerMetrics(r, sources));
+  }
+
+  /** prism_scorer_info: one series, for the scorer (and the probe version it serves now). */
+  setScorerInfo(s: ScorerInfoSource, probe?: { readonly modelId: string; readonly version: string }): void {
+    this.scorerInfo.reset();
+    this.scorerInfo.set(scorerInfoLabels(s, probe), 1);
   }
 
   /** The committed position of a partition when its lane opens (lag before the first commit). */

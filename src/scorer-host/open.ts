@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { selectBackend, type BackendEnv, type BackendInfo } from '../backend/index.ts';
+import { describeAdapter, selectBackend, type BackendEnv, type BackendInfo } from '../backend/index.ts';
 import { scorerSection, type ScorerConfig } from '../config/scorer.ts';
 import { ConfigError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
@@ -92,6 +92,8 @@ export interface PrismScorerSettings {
   readonly cfg: ScorerConfig;
   /** The selected backend's kind (BackendInfo.kind). */
   readonly backend: string;
+  /** The GPU adapter it runs on (webgpu; describeAdapter of BackendInfo.adapter). */
+  readonly adapter?: string;
   readonly maxTokens?: number;
   readonly logger: Logger;
 }
@@ -107,6 +109,7 @@ export function buildPrismScorer(
     tokenizer: probe.tokenizer,
     ...probe.identity,
     backend: s.backend,
+    adapter: s.adapter,
     maxSeqLen: cfg.maxSeqLen,
     maxTokens: s.maxTokens,
     batchSize: cfg.batchSize,
@@ -144,7 +147,13 @@ export async function openPrismScorer(
         probeModelVersion: cfg.probeModelVersion ?? probe.identity.probeModelVersion,
       },
     },
-    { cfg, backend: backend.kind, maxTokens: opts.maxTokens, logger },
+    {
+      cfg,
+      backend: backend.kind,
+      adapter: backend.adapter === undefined ? undefined : describeAdapter(backend.adapter),
+      maxTokens: opts.maxTokens,
+      logger,
+    },
   );
   logger.info(
     {

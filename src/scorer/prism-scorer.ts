@@ -46,6 +46,8 @@ export interface PrismScorerOptions {
   probeModelVersion: string;
   /** The selected backend's name, reported as Scorer.backend. */
   backend: string;
+  /** The GPU adapter (webgpu, describeAdapter), reported as Scorer.adapter. */
+  adapter?: string;
   maxSeqLen: number;
   /** input.limits.maxTokens: a trajectory with more tokens (text turns tokenized) is TOO_MANY_TOKENS; default unbounded. */
   maxTokens?: number;
@@ -111,6 +113,7 @@ export class PrismScorer implements Scorer {
   readonly probeModelId: string;
   readonly probeModelVersion: string;
   readonly backend: string;
+  readonly adapter?: string;
   readonly maxSeqLen: number;
   private readonly opts: PrismScorerOptions;
   private readonly chooser: PathChooser;
@@ -126,6 +129,7 @@ export class PrismScorer implements Scorer {
     this.probeModelId = opts.probeModelId;
     this.probeModelVersion = opts.probeModelVersion;
     this.backend = opts.backend;
+    this.adapter = opts.adapter;
     this.logger = opts.logger.child({ component: 'scorer' });
     const maxPos = opts.model.config.max_position_embeddings;
     this.maxSeqLen = Math.min(opts.maxSeqLen, maxPos);

@@ -14,6 +14,8 @@ export interface Scorer {
   /** The backend kind (BackendKind): 'tensorflow-gpu' (tfjs-node-gpu on a GPU), 'tensorflow' (tfjs-node on
    *  the CPU), 'wasm' or 'cpu'; 'none' for synthetic scorers. */
   readonly backend: string;
+  /** The GPU adapter the backend runs on (webgpu: vendor, architecture, description); absent on CPU backends. */
+  readonly adapter?: string;
   /** Scores one micro-batch; outcomes are in input order, one per trajectory. Never throws for a bad record. */
   scoreBatch(trajectories: readonly Trajectory[]): Promise<ScoreOutcome[]>;
   dispose(): void;

@@ -150,6 +150,7 @@ async function main(): Promise<void> {
     probeModelId: scorer.probeModelId,
     probeModelVersion: scorer.probeModelVersion,
     backend: scorer.backend,
+    adapter: scorer.adapter,
     maxSeqLen: scorer.maxSeqLen,
   });
 }

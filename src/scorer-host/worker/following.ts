@@ -39,6 +39,10 @@ export class WorkerFollowingScorer implements Scorer {
     return this.o.scorer.backend;
   }
 
+  get adapter(): string | undefined {
+    return this.o.scorer.adapter;
+  }
+
   /** tf.memory().numTensors in the worker. */
   liveTensors(): number {
     return this.o.scorer.liveTensors();

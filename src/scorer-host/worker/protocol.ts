@@ -48,7 +48,15 @@ export type ToWorker =
   | { type: 'dispose' };
 
 export type FromWorker =
-  | { type: 'ready'; probeModelId: string; probeModelVersion: string; backend: string; maxSeqLen: number }
+  | {
+      type: 'ready';
+      probeModelId: string;
+      probeModelVersion: string;
+      backend: string;
+      /** The GPU adapter (webgpu), for prism_scorer_info. */
+      adapter?: string;
+      maxSeqLen: number;
+    }
   | { type: 'init-failed'; error: WireError }
   | { type: 'scored'; id: number; outcomes: WireOutcome[]; liveTensors: number; path?: string }
   | { type: 'done'; id: number; liveTensors: number }

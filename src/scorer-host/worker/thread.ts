@@ -30,6 +30,7 @@ export class WorkerScorerError extends PrismError {
 
 export interface Identity extends WireIdentity {
   backend: string;
+  adapter?: string;
   maxSeqLen: number;
 }
 

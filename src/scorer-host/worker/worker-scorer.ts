@@ -80,6 +80,10 @@ export class WorkerScorer implements Scorer {
     return this.identity.backend;
   }
 
+  get adapter(): string | undefined {
+    return this.identity.adapter;
+  }
+
   get maxSeqLen(): number {
     return this.identity.maxSeqLen;
   }

@@ -43,6 +43,10 @@ export class FollowingScorer<M> implements Scorer {
     return this.current.backend;
   }
 
+  get adapter(): string | undefined {
+    return this.current.adapter;
+  }
+
   /** Swaps to the newest verified model if one is ready; the old scorer (and its model) is disposed. */
   swapIfReady(): VersionChange | null {
     const swap = this.o.follower.takeSwap();
