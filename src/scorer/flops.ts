@@ -26,12 +26,18 @@ export interface FlopModel {
   norms(T: number, method?: NormMethodSetting): number;
 }
 
+/** P = Σ in·out over all 7L projections, and the attention factor a with A = a·T² (a = 4·L·H·hd). */
+export function flopTerms(c: ModelConfig): { projectionParams: number; attentionPerSquaredLength: number } {
+  const L = c.num_hidden_layers;
+  const P = L * PROJECTIONS.map((p) => projectionDims(c, p)).reduce((s, d) => s + d.in * d.out, 0);
+  return { projectionParams: P, attentionPerSquaredLength: 4 * L * c.num_attention_heads * c.head_dim };
+}
+
 export function flopModel(c: ModelConfig): FlopModel {
   const L = c.num_hidden_layers;
   const dims = PROJECTIONS.map((p) => projectionDims(c, p));
-  const P = L * dims.reduce((s, d) => s + d.in * d.out, 0);
-  const attnWidth = c.num_attention_heads * c.head_dim;
-  const attn = (T: number): number => 4 * L * T * T * attnWidth;
+  const { projectionParams: P, attentionPerSquaredLength: a } = flopTerms(c);
+  const attn = (T: number): number => a * T * T;
   const head = (T: number): number => 2 * T * c.hidden_size * c.vocab_size;
   return {
     forward: (T) => 2 * T * P + attn(T) + head(T),

@@ -17,7 +17,8 @@ import {
 import { concentrationStats } from '../stats/index.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
 import { ScorerError, isFatalBackendError } from './errors.ts';
-import { batchActivationBytes, type MemoryShape } from './memory.ts';
+import { lengthBuckets, type BucketLimits } from './buckets.ts';
+import type { MemoryShape } from './memory.ts';
 import {
   batchedProbeNorms,
   perTrajectoryNorms,
@@ -180,9 +181,8 @@ export class PrismScorer implements Scorer {
         outcomes[index] = { ok: false, error: asPrismError(err, `trajectory ${t.id}`) };
       }
     });
-    // Similar lengths share a micro-batch, so little compute goes to padding.
-    items.sort((a, b) => a.seq.ids.length - b.seq.ids.length);
-    for (const chunk of this.microBatches(items)) {
+    // Similar lengths share a micro-batch, so little compute goes to padding (buckets.ts).
+    for (const chunk of lengthBuckets(items, (it) => it.seq.ids.length, this.bucketLimits)) {
       let rows: RowOutcome[];
       try {
         rows = await this.scoreChunk(chunk);
@@ -217,25 +217,15 @@ export class PrismScorer implements Scorer {
     return this.fatal;
   }
 
-  /** Consecutive runs of the length-sorted items: at most batchSize long, within maxBatchBytes and maxBatchTokens. */
-  private microBatches(items: Item[]): Item[][] {
-    const budget = this.opts.maxBatchBytes ?? Number.POSITIVE_INFINITY;
-    const tokenBudget = this.opts.maxBatchTokens ?? Number.POSITIVE_INFINITY;
-    const out: Item[][] = [];
-    let cur: Item[] = [];
-    for (const item of items) {
-      // Sorted ascending, so this item is the longest in the chunk it would join.
-      const T = Math.min(item.seq.ids.length, this.maxSeqLen);
-      const bytes = batchActivationBytes(this.opts.model.config, cur.length + 1, T);
-      const tokens = (cur.length + 1) * T;
-      if (cur.length > 0 && (cur.length >= this.opts.batchSize || bytes > budget || tokens > tokenBudget)) {
-        out.push(cur);
-        cur = [];
-      }
-      cur.push(item);
-    }
-    if (cur.length > 0) out.push(cur);
-    return out;
+  /** Length-sorted runs of at most batchSize, within maxBatchBytes and maxBatchTokens (buckets.ts). */
+  private get bucketLimits(): BucketLimits {
+    return {
+      batchSize: this.opts.batchSize,
+      maxSeqLen: this.maxSeqLen,
+      maxBatchBytes: this.opts.maxBatchBytes,
+      maxBatchTokens: this.opts.maxBatchTokens,
+      model: this.opts.model.config,
+    };
   }
 
   private async scoreChunk(chunk: Item[]): Promise<RowOutcome[]> {

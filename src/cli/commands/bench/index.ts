@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerEventLoop } from './eventloop.ts';
+import { registerPadding } from './padding.ts';
 import { registerPipeline } from './pipeline.ts';
 import { registerReport } from './report.ts';
 import { registerSoak } from './soak.ts';
@@ -18,4 +19,5 @@ export function registerBenchmarks(bench: Command): void {
   registerTorch(bench);
   registerReport(bench);
   registerEventLoop(bench);
+  registerPadding(bench);
 }

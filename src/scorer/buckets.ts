@@ -1,0 +1,57 @@
+import { batchActivationBytes, type MemoryShape } from './memory.ts';
+
+/**
+ * How the tfjs scorer cuts a micro-batch into forward/backward passes ("buckets"). Pure: PrismScorer
+ * scores with it and `prism bench padding` models padding with the very same code.
+ */
+export interface BucketLimits {
+  /** scorer.batchSize: rows per pass. */
+  readonly batchSize: number;
+  /** scorer.maxSeqLen (already capped at the model's limit): a longer row counts as this long. */
+  readonly maxSeqLen: number;
+  /** Cap on batchActivationBytes of one pass (scorer.maxBatchMemoryMB); default unlimited. */
+  readonly maxBatchBytes?: number;
+  /** Cap on rows × longest row of one pass (scorer.maxBatchTokens); default unlimited. */
+  readonly maxBatchTokens?: number;
+  /** The model shape the memory estimate needs. */
+  readonly model: MemoryShape;
+}
+
+/**
+ * Consecutive runs of `items` in the order given: a run closes before an item would make it longer than
+ * batchSize or push the pass over maxBatchBytes / maxBatchTokens, with the pass's T taken as that item's
+ * length (right for length-sorted input, where the newest item is the longest). A single item always
+ * forms a run, whatever it costs.
+ */
+export function splitIntoBuckets<T>(
+  items: readonly T[],
+  lengthOf: (item: T) => number,
+  limits: BucketLimits,
+): T[][] {
+  const budget = limits.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+  const tokenBudget = limits.maxBatchTokens ?? Number.POSITIVE_INFINITY;
+  const out: T[][] = [];
+  let cur: T[] = [];
+  for (const item of items) {
+    const T = Math.min(lengthOf(item), limits.maxSeqLen);
+    const bytes = batchActivationBytes(limits.model, cur.length + 1, T);
+    const tokens = (cur.length + 1) * T;
+    if (cur.length > 0 && (cur.length >= limits.batchSize || bytes > budget || tokens > tokenBudget)) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(item);
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** What the scorer does: sort by length (ascending, stable), then split (similar lengths share a pass). */
+export function lengthBuckets<T>(
+  items: readonly T[],
+  lengthOf: (item: T) => number,
+  limits: BucketLimits,
+): T[][] {
+  const sorted = [...items].sort((a, b) => lengthOf(a) - lengthOf(b));
+  return splitIntoBuckets(sorted, lengthOf, limits);
+}
