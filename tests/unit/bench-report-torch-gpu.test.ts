@@ -109,7 +109,13 @@ describe('BENCHMARKS.md PyTorch GPU section (issue 18)', () => {
     const g = await readGpuResults(dir);
     expect(gpuSection(g)).toMatch(/not yet measured.*reported in section 7/);
     const out = join(dir, 'BENCHMARKS.md');
-    await generateReport({ resultsDir: dir, out, plots: false });
+    // No hand-written sections (bench/hand-written/), so section 7 ends the page.
+    await generateReport({
+      resultsDir: dir,
+      out,
+      plots: false,
+      handWrittenDir: join(dir, 'no-hand-written'),
+    });
     const md = readFileSync(out, 'utf8');
     const webgpu = md.indexOf('## 6. GPU: webgpu');
     const torch = md.indexOf('## 7. GPU: the PyTorch scorer service');

@@ -12,6 +12,7 @@ import { soakVerdict } from '../soak-verdict.ts';
 import type { TorchResult } from '../torch.ts';
 import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.ts';
 import { gpuSection, readGpuResults } from './gpu-section.ts';
+import { defaultHandWrittenDir, handWrittenMarkdown, readHandWritten } from './hand-written.ts';
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
 import { writePng } from './render.ts';
 import { torchGpuSection } from './torch-gpu-section.ts';
@@ -24,6 +25,8 @@ export interface ReportOptions {
   plotsDir?: string;
   /** false: tables only (no figures rendered). */
   plots?: boolean;
+  /** Hand-written sections copied after the generated ones (default bench/hand-written/, see hand-written.ts). */
+  handWrittenDir?: string;
   logger?: Logger;
 }
 
@@ -82,6 +85,11 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   // Issue 18: torch_check.py's run (the scorer service vs the paper loop on the GPU), its own section.
   const torchGpu = torchGpuSection(gpuResults.torch);
   const md = benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures });
-  await writeFile(o.out, `${md.trimEnd()}\n\n${gpu}\n${torchGpu === '' ? '' : `\n${torchGpu}\n`}`);
+  // Hand-written sections (bench/hand-written/*.md) come last, so regenerating never drops them.
+  const hand = handWrittenMarkdown(await readHandWritten(o.handWrittenDir ?? defaultHandWrittenDir()));
+  await writeFile(
+    o.out,
+    `${md.trimEnd()}\n\n${gpu}\n${torchGpu === '' ? '' : `\n${torchGpu}\n`}${hand === '' ? '' : `\n${hand}`}`,
+  );
   return { path: o.out, figures: written, included };
 }
