@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerEventLoop } from './eventloop.ts';
 import { registerPadding } from './padding.ts';
 import { registerPipeline } from './pipeline.ts';
+import { registerProfile } from './profile.ts';
 import { registerReport } from './report.ts';
 import { registerSoak } from './soak.ts';
 import { addSweepOptions } from './sweep.ts';
@@ -20,4 +21,5 @@ export function registerBenchmarks(bench: Command): void {
   registerReport(bench);
   registerEventLoop(bench);
   registerPadding(bench);
+  registerProfile(bench);
 }
