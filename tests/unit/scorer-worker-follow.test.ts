@@ -107,6 +107,26 @@ describe('scorer worker in probe follow mode', () => {
     }
   }, 300_000);
 
+  it('a checkpoint the worker cannot serve fails every later batch with WORKER_ADOPT_FAILED (never mislabelled)', async () => {
+    const scorer = await WorkerScorer.open(
+      { config, preset: { preset: 'tiny', arch: 'llama', seed: 3 } },
+      { logger: quiet },
+    );
+    try {
+      expect((await scorer.scoreBatch(trajs)).every((o) => o.ok)).toBe(true);
+      // Held by no live worker, and its folder is gone: the worker has to load it again and cannot.
+      const gone = { dir: join(root, 'removed'), thread: {}, handle: 1 } as unknown as WorkerModel;
+      scorer.adopt(gone, { probeModelId: 'follow-tiny', probeModelVersion: 'v9' });
+      await expect(scorer.scoreBatch(trajs)).rejects.toMatchObject({
+        code: 'WORKER_ADOPT_FAILED',
+        message: expect.stringMatching(/could not serve checkpoint v9/),
+      });
+      await expect(scorer.scoreBatch(trajs)).rejects.toMatchObject({ code: 'WORKER_ADOPT_FAILED' });
+    } finally {
+      scorer.dispose();
+    }
+  }, 300_000);
+
   it('WorkerFollowingScorer: a verified ModelUpdate swaps in at swapIfReady, never before', async () => {
     const scorer = await WorkerScorer.open({ config: { ...config, modelDir: base } }, { logger: quiet });
     const events: FollowEvent['kind'][] = [];
