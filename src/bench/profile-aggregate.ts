@@ -64,9 +64,13 @@ export interface SideProfile {
   opMs: number;
   byOp: Share[];
   byPhase: Share[];
+  /** By "phase · op". */
+  byPhaseOp: Share[];
   byCategory: Share[];
   /** Matmul FLOPs / matmul time (GFLOP/s). */
   matmulGflopPerSec: number | null;
+  /** Matmul FLOPs of everything profiled, GFLOP. */
+  matmulGflop: number;
 }
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -141,8 +145,10 @@ export function summarise(samples: readonly OpSample[]): SideProfile {
     opMs,
     byOp: group(samples, (s) => s.name, opMs),
     byPhase: group(samples, (s) => s.phase, opMs),
+    byPhaseOp: group(samples, (s) => `${s.phase} · ${s.name}`, opMs),
     byCategory,
     matmulGflopPerSec: matmul?.gflopPerSec ?? null,
+    matmulGflop: samples.reduce((a, x) => a + (opCategory(x.name) === 'matmul' ? x.flops : 0), 0) / 1e9,
   };
 }
 

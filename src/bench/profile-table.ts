@@ -31,12 +31,13 @@ function topOps(r: ProfileResult, n: number): string[] {
 export function profileTable(r: ProfileResult, top = 12): string {
   const mm = (s: ProfileSide): string => {
     const m = s.profile.byCategory.find((c) => c.name === 'matmul');
-    return `${pct(m?.share ?? 0)} (${s.profile.matmulGflopPerSec?.toFixed(1) ?? '—'} GFLOP/s)`;
+    const perBatch = s.profile.matmulGflop / s.profiledBatches;
+    return `${pct(m?.share ?? 0)} · ${perBatch.toFixed(2)} GFLOP/batch at ${s.profile.matmulGflopPerSec?.toFixed(1) ?? '—'} GFLOP/s`;
   };
   const head = [
     `profile · ${r.model.id} (${(r.model.parameters / 1e6).toFixed(2)} M params, ${r.model.layers} layers, d ${r.model.hidden}, vocab ${r.model.vocab}) · B×T ${r.batch}×${r.seq} · ${r.threads} thread(s) · load ${r.meta.loadStart.join('/')} → ${r.meta.loadEnd.join('/')}`,
     '',
-    '| side | wall ms/batch (unprofiled) | profiled wall ms | matmul share (achieved) | phases |',
+    '| side | wall ms/batch (unprofiled) | profiled wall ms | matmul: share · work · achieved | phases |',
     '|---|---|---|---|---|',
     `| ours: ${r.ours.backend.kind}, ${r.ours.path ?? '?'} path | ${ms(r.ours.wallMsPerBatch)} | ${ms(r.ours.profiledWallMs)} | ${mm(r.ours)} | ${shareList(r.ours.profile.byPhase, 8)} |`,
     `| PyTorch ${r.torch.torch}: paper loop | ${ms(r.torch.wallMsPerBatch)} | ${ms(r.torch.profiledWallMs)} | ${mm(r.torch)} | ${shareList(r.torch.profile.byPhase, 5)} |`,

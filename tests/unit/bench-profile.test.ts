@@ -129,6 +129,11 @@ describe('profile aggregation (pure)', () => {
       softmax: 0.05,
     });
     expect(p.matmulGflopPerSec).toBeCloseTo(100);
+    expect(p.matmulGflop).toBeCloseTo(4);
+    expect(p.byPhaseOp.slice(0, 2).map((o) => [o.name, o.ms])).toEqual([
+      ['backward · BatchMatMul', 30],
+      ['backward · Multiply', 20],
+    ]);
     expect(p.byOp.reduce((s, o) => s + o.share, 0)).toBeCloseTo(1);
   });
 
