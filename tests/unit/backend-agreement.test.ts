@@ -16,7 +16,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { nativeBackendStatus } from '../../src/backend/native-check.ts';
 import { selectBackend, type BackendKind } from '../../src/backend/select.ts';
 import { probeWebgpu } from '../../src/backend/webgpu.ts';
-import { AGREEMENT, compareWithReference, driverScores } from '../../src/backend/gpucheck/agreement.ts';
+import {
+  AGREEMENT,
+  compareWithReference,
+  driverScores,
+  productDriverScores,
+} from '../../src/backend/gpucheck/agreement.ts';
 import type { ScorerPath } from '../../src/scorer/path.ts';
 import { initModel, type LlamaModel } from '../../src/model/index.ts';
 import type { Arch } from '../../src/model/config.ts';
@@ -196,6 +201,16 @@ describe.skipIf(!webgpu.ok)('scores agree across backends: webgpu (Dawn, hardwar
       const r = compareWithReference({ ...a, parameters: 0, ...cpu, selfCheck: {} }, got, 'cpu', TOLERANCE);
       measured.push(`${a.name} webgpu vs cpu: ${JSON.stringify(r.maxRelErr)}`);
       expect(r.pass).toBe(true);
+      // The product scorer itself (what prism score / prism run compute with --backend webgpu).
+      const product = await productDriverScores(model, a, quiet);
+      const p = compareWithReference(
+        { ...a, parameters: 0, ...cpu, selfCheck: {} },
+        product,
+        'cpu',
+        TOLERANCE,
+      );
+      measured.push(`${a.name} PrismScorer on webgpu vs cpu: ${JSON.stringify(p.maxRelErr)}`);
+      expect(p.pass).toBe(true);
     } finally {
       model.dispose();
     }

@@ -16,6 +16,7 @@ import { selectBackend } from '../../src/backend/index.ts';
 import {
   driverScores,
   compareWithReference,
+  productDriverScores,
   type AgreementCase,
 } from '../../src/backend/gpucheck/agreement.ts';
 import { checkTrajectories, maxRelErrors, scoredRow } from '../../src/backend/gpucheck/workload.ts';
@@ -96,6 +97,27 @@ describe('GPU check: asynchronous PRISM driver', () => {
       batched: want.batched.map((s) => ({ ...s, norms: s.norms.map((v) => v * 1.001) })),
     };
     expect(compareWithReference(bad, got, 'cpu', 1e-4).pass).toBe(false);
+  });
+
+  it('checks the product scorer too: PrismScorer through the same comparison (as run on webgpu)', async () => {
+    await selectBackend('cpu', { logger: quiet });
+    const model = initModel({ preset: CASE.preset, arch: CASE.arch, seed: CASE.seed });
+    try {
+      const driver = await driverScores(model, CASE);
+      const before = tf.memory().numTensors;
+      const product = await productDriverScores(model, CASE, quiet);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(product.perTrajectory).toHaveLength(3);
+      const r = compareWithReference(
+        { ...CASE, parameters: 0, ...driver, selfCheck: {} },
+        product,
+        'cpu',
+        1e-4,
+      );
+      expect(r.pass).toBe(true);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('maxRelErrors refuses mismatched shapes', () => {

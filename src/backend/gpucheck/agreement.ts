@@ -1,5 +1,8 @@
+import type { Logger } from '../../log.ts';
 import type { Arch, Preset } from '../../model/config.ts';
 import type { LlamaModel } from '../../model/index.ts';
+import { PrismScorer } from '../../scorer/index.ts';
+import type { ScorerPath } from '../../scorer/path.ts';
 import { batchedNormsAsync, weightNormsAsync } from './norms-async.ts';
 import {
   checkTrajectories,
@@ -69,6 +72,51 @@ export async function driverScores(model: LlamaModel, a: AgreementCase): Promise
   } finally {
     disposeRows(rows);
   }
+}
+
+/** The PRODUCT scorer's scores (PrismScorer: layer-wise backward, chunked head, asynchronous reads) on the current backend. */
+export async function productScores(
+  model: LlamaModel,
+  a: AgreementCase,
+  path: ScorerPath,
+  logger: Logger,
+): Promise<ScoredRow[]> {
+  const scorer = new PrismScorer({
+    model,
+    tokenizer: null,
+    probeModelId: 'gpu-check',
+    probeModelVersion: 'v0',
+    backend: 'gpu-check',
+    maxSeqLen: a.seq + 1,
+    batchSize: a.batch,
+    emitNorms: true,
+    path,
+    ownsModel: false,
+    logger,
+  });
+  try {
+    const out = await scorer.scoreBatch(
+      checkTrajectories(a.batch, a.seq, model.config.vocab_size, a.trajSeed),
+    );
+    return out.map((o) => {
+      if (!o.ok) throw new Error(`${path}: ${o.error.code} ${o.error.message}`);
+      return scoredRow(o.scores.norms ?? [], o.scores.loss);
+    });
+  } finally {
+    scorer.dispose();
+  }
+}
+
+/** PrismScorer on both paths: what `prism score` / `prism run` compute on this backend. */
+export async function productDriverScores(
+  model: LlamaModel,
+  a: AgreementCase,
+  logger: Logger,
+): Promise<DriverScores> {
+  return {
+    batched: await productScores(model, a, 'batched', logger),
+    perTrajectory: await productScores(model, a, 'per-trajectory', logger),
+  };
 }
 
 export interface AgreementResult {

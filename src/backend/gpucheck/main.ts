@@ -20,7 +20,14 @@ import { pino } from 'pino';
 import { selectBackend } from '../select.ts';
 import { initModel, type LlamaModel } from '../../model/index.ts';
 import { loadModel } from '../../model-store/llama.ts';
-import { AGREEMENT_TOLERANCE, compareWithReference, driverScores, type ReferenceFile } from './agreement.ts';
+import {
+  AGREEMENT_TOLERANCE,
+  compareWithReference,
+  driverScores,
+  productDriverScores,
+  type DriverScores,
+  type ReferenceFile,
+} from './agreement.ts';
 import { benchRow, type BenchContext, type GpuRow, type RowPath } from './bench.ts';
 import type { GpuCheckResult } from './result.ts';
 
@@ -109,6 +116,8 @@ function benchModels(args: Args, deadline: number): BenchModel[] {
   return list;
 }
 
+const quietLogger = pino({ level: 'warn' }, process.stderr);
+
 async function agreement(args: Args, res: GpuCheckResult, deadline: number): Promise<void> {
   const ref = JSON.parse(await readFile(args.reference, 'utf8')) as ReferenceFile;
   for (const m of ref.models) {
@@ -124,17 +133,34 @@ async function agreement(args: Args, res: GpuCheckResult, deadline: number): Pro
       continue;
     }
     const model = initModel({ preset: m.preset, arch: m.arch, seed: m.seed });
+    // The async driver, then the product scorer itself (what prism score / prism run compute on webgpu).
+    const scorers: Array<[string, () => Promise<DriverScores>]> = [
+      [m.name, () => driverScores(model, m)],
+      [`${m.name} (PrismScorer)`, () => productDriverScores(model, m, quietLogger)],
+    ];
     try {
-      res.agreement.push(
-        compareWithReference(m, await driverScores(model, m), ref.backend, AGREEMENT_TOLERANCE),
-      );
-    } catch (err) {
-      const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      res.agreement.push({ ...base, referenceBackend: ref.backend, maxRelErr: null, pass: false, error });
+      for (const [name, scores] of scorers) {
+        try {
+          res.agreement.push({
+            ...compareWithReference(m, await scores(), ref.backend, AGREEMENT_TOLERANCE),
+            name,
+          });
+        } catch (err) {
+          const error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+          res.agreement.push({
+            ...base,
+            name,
+            referenceBackend: ref.backend,
+            maxRelErr: null,
+            pass: false,
+            error,
+          });
+        }
+        flush(args.out, res);
+      }
     } finally {
       model.dispose();
     }
-    flush(args.out, res);
   }
 }
 

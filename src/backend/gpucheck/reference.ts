@@ -10,43 +10,16 @@ import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { selectBackend } from '../select.ts';
 import { initModel } from '../../model/index.ts';
-import { PrismScorer } from '../../scorer/index.ts';
-import type { ScorerPath } from '../../scorer/path.ts';
-import { AGREEMENT, AGREEMENT_TOLERANCE, driverScores, type ReferenceFile } from './agreement.ts';
-import { maxRelErrors, scoredRow, checkTrajectories, type ScoredRow } from './workload.ts';
+import {
+  AGREEMENT,
+  AGREEMENT_TOLERANCE,
+  driverScores,
+  productDriverScores,
+  type ReferenceFile,
+} from './agreement.ts';
+import { maxRelErrors } from './workload.ts';
 
 const logger = pino({ level: 'warn' }, process.stderr);
-
-async function productScores(
-  model: ReturnType<typeof initModel>,
-  path: ScorerPath,
-  batch: number,
-  seq: number,
-  seed: number,
-): Promise<ScoredRow[]> {
-  const scorer = new PrismScorer({
-    model,
-    tokenizer: null,
-    probeModelId: 'gpu-check',
-    probeModelVersion: 'v0',
-    backend: 'reference',
-    maxSeqLen: seq + 1,
-    batchSize: batch,
-    emitNorms: true,
-    path,
-    ownsModel: false,
-    logger,
-  });
-  try {
-    const out = await scorer.scoreBatch(checkTrajectories(batch, seq, model.config.vocab_size, seed));
-    return out.map((o) => {
-      if (!o.ok) throw new Error(`${path}: ${o.error.code} ${o.error.message}`);
-      return scoredRow(o.scores.norms ?? [], o.scores.loss);
-    });
-  } finally {
-    scorer.dispose();
-  }
-}
 
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--out');
@@ -57,8 +30,7 @@ async function main(): Promise<void> {
   for (const a of AGREEMENT) {
     const model = initModel({ preset: a.preset, arch: a.arch, seed: a.seed });
     try {
-      const batched = await productScores(model, 'batched', a.batch, a.seq, a.trajSeed);
-      const perTraj = await productScores(model, 'per-trajectory', a.batch, a.seq, a.trajSeed);
+      const { batched, perTrajectory: perTraj } = await productDriverScores(model, a, logger);
       const driver = await driverScores(model, a);
       const selfCheck = {
         batched: maxRelErrors(driver.batched, batched),
