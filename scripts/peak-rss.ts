@@ -151,6 +151,18 @@ function rssSampler(pid: number | undefined): { peak: () => number; stop: () => 
   return { peak: () => peak, stop: () => clearInterval(sampler) };
 }
 
+/** Offsets the group committed on `topic`; 0 while a fresh broker still loads its group coordinator. */
+async function committedCount(admin: Admin, group: string, topic: string): Promise<number> {
+  try {
+    const [o] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  } catch (err) {
+    // e.g. GROUP_LOAD_IN_PROGRESS right after the broker started: ask again on the next poll.
+    if ((err as { retriable?: unknown }).retriable === true) return 0;
+    throw err;
+  }
+}
+
 /** Until the group committed every input offset (or the child exited). */
 async function awaitCommitted(
   admin: Admin,
@@ -159,8 +171,7 @@ async function awaitCommitted(
   child: ChildProcess,
 ): Promise<void> {
   for (;;) {
-    const [o] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const done = (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    const done = await committedCount(admin, group, topic);
     if (done >= records) break;
     if (child.exitCode !== null) throw new Error(`prism run exited ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 500));
