@@ -103,6 +103,7 @@ export interface ProfileResult {
 export const PROFILE_NOTES = [
   'tfjs: kernelTimeMs is tfjs-node’s backend.time(): process.hrtime around the kernel call on the JS thread, i.e. the synchronous TensorFlow eager op (TFE_Execute on the intra-op pool) plus its binding and tensor bookkeeping; not disposal, reads, or the JS between kernels (that is the "(untracked …)" row = profiled wall − Σ kernel self times). A custom-gradient op’s time includes the kernels its forward ran; only its self time is counted.',
   'PyTorch: self CPU time per op from torch.profiler (exclusive of child ops); "(python between ops)" is the self time of the forward/backward/norms ranges, i.e. Python and dispatch outside any op; autograd::*/…Backward0 nodes are autograd bookkeeping.',
+  'Matmul FLOPs: ours from each BatchMatMul’s recorded shapes (attention’s QKᵀ and PV included); PyTorch’s from the profiler’s with_flops estimate for aten::mm/bmm/addmm: its fused SDPA attention carries no FLOP count, so PyTorch’s matmul GFLOP exclude attention.',
   'Shares, not speeds: the machine is shared and loaded (see meta.loadStart/loadEnd); the gap table scales each side’s profiled shares to its unprofiled wall time, an estimate.',
 ];
 
