@@ -88,7 +88,7 @@ describe('PrismScorer without synchronous reads', () => {
   it.each(cases)(
     '%s / %s split / head chunk %s: scores, same numbers as with sync reads',
     async (p, s, h) => {
-      const trajs = sampleTrajectories(5);
+      const trajs = sampleTrajectories(4);
       const want = norms(await scorer(model, p, s, h).scoreBatch(trajs));
       const before = tf.memory().numTensors;
       const { value, attempted } = await withoutSyncReads(() => scorer(model, p, s, h).scoreBatch(trajs));
@@ -113,8 +113,8 @@ describe('PrismScorer without synchronous reads', () => {
 
   it('concurrent scoreBatch calls each get their own outcomes (as when called one at a time)', async () => {
     const s = scorer(model, 'batched', 'device');
-    const a = sampleTrajectories(4);
-    const b = sampleTrajectories(6).slice(2);
+    const a = sampleTrajectories(3);
+    const b = sampleTrajectories(5).slice(2);
     const [ra, rb] = await Promise.all([s.scoreBatch(a), s.scoreBatch(b)]);
     expect(norms(ra)).toEqual(norms(await s.scoreBatch(a)));
     expect(norms(rb)).toEqual(norms(await s.scoreBatch(b)));
