@@ -4,7 +4,7 @@
  *
  * Ours: the real PrismScorer (native backend by default, the configuration's default memory cap, the
  * path `auto` picks unless forced) on the bench's synthetic trajectories: one warm-up call (auto's
- * calibration), `reps` unprofiled calls for the wall time, then one call under `tf.profile` with each
+ * calibration), `reps` unprofiled calls for the wall time, then `profiled` calls under `tf.profile` with each
  * kernel tagged by scorer phase (profile-hooks.ts). PyTorch: the paper loop of prism_torch.py under
  * torch.profiler (bench/pytorch/profile_torch.py), same threads, OMP_WAIT_POLICY=PASSIVE.
  * Result: bench/results/profile-<preset|folder>-<B>x<T>.json (see profile-table.ts for the table).
@@ -144,7 +144,7 @@ async function oursSide(
     const t0 = performance.now();
     for (let r = 0; r < o.reps; r++) await check();
     const wallMsPerBatch = (performance.now() - t0) / o.reps;
-    o.logger.info({ path: scorer.path, wallMsPerBatch }, 'profile: tfjs side timed; profiling one batch');
+    o.logger.info({ path: scorer.path, wallMsPerBatch }, 'profile: tfjs side timed; profiling');
     const k = await profileKernels(tracker, async () => {
       for (let r = 0; r < o.profiled; r++) await check();
     });

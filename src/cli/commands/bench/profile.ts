@@ -90,7 +90,7 @@ export function registerProfile(bench: Command): void {
   bench
     .command('profile')
     .description(
-      'op-level profile of one micro-batch on both sides of `bench torch` (tf.profile by scorer phase; torch.profiler of the paper loop); writes bench/results/profile-<model>-<B>x<T>.json',
+      'op-level profile of micro-batches on both sides of `bench torch` (tf.profile by scorer phase; torch.profiler of the paper loop); writes bench/results/profile-<model>-<B>x<T>.json',
     )
     .option('--preset <name>', `random built-in model (seed 0): ${PRESETS.join(' | ')}`, oneOf(PRESETS))
     .option('--model <dir>', 'Hugging Face model folder instead')
