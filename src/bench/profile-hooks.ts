@@ -8,8 +8,9 @@
  * tell whether a kernel runs inside a gradient's backward (`tf.grads` runs it in a scope named
  * "backward"):
  *   forward        step 1, the blocks without a tape (embed and every block);
- *   head-forward   the final norm, LM head chunks and loss under the tape;
- *   head-backward  their backward (dL/dx_L);
+ *   head-forward   the final norm, LM head chunks and loss under the tape (the chunked head forms its
+ *                  gradient w.r.t. the hidden states in this same pass, src/sequence/head-loss.ts);
+ *   head-backward  their backward (dL/dx_L: the final norm's gradient and the head's saved one, scaled);
  *   recompute      each block again under the tape with its 7 probes (activation recomputation);
  *   backward       each block's backward (probe gradients G and dL/dx_l);
  *   norms          after a block's backward: the per-example norms (ghost or outer product), the next
