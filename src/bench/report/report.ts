@@ -14,6 +14,7 @@ import { pipelineFigure, soakFigure, sweepFigure, torchFigure } from './figures.
 import { gpuSection, readGpuResults } from './gpu-section.ts';
 import { defaultHandWrittenDir, handWrittenMarkdown, readHandWritten } from './hand-written.ts';
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
+import { profileSection, readProfileResults } from './profile-section.ts';
 import { writePng } from './render.ts';
 import { torchGpuSection } from './torch-gpu-section.ts';
 
@@ -87,9 +88,11 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   const md = benchmarksMarkdown({ sweep, pipeline, soak, torch, backends, figures });
   // Hand-written sections (bench/hand-written/*.md) come last, so regenerating never drops them.
   const hand = handWrittenMarkdown(await readHandWritten(o.handWrittenDir ?? defaultHandWrittenDir()));
-  await writeFile(
-    o.out,
-    `${md.trimEnd()}\n\n${gpu}\n${torchGpu === '' ? '' : `\n${torchGpu}\n`}${hand === '' ? '' : `\n${hand}`}`,
+  // §9 (issue 14): where the scorer's time goes next to PyTorch, from bench/results/profile-*.json.
+  const profile = profileSection(await readProfileResults(o.resultsDir));
+  const parts = [md.trimEnd(), gpu.trimEnd(), torchGpu.trimEnd(), hand.trimEnd(), profile].filter(
+    (x) => x !== '',
   );
+  await writeFile(o.out, `${parts.join('\n\n')}\n`);
   return { path: o.out, figures: written, included };
 }
