@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { profileSection, readProfileResults } from '../../src/bench/report/profile-section.ts';
 import { generateReport } from '../../src/bench/report/report.ts';
+import { readTorchGrid, torchGridSection } from '../../src/bench/report/torch-grid-section.ts';
 
 const RESULTS = join(import.meta.dirname, '..', '..', 'bench', 'results');
 
@@ -38,5 +39,29 @@ describe('BENCHMARKS §9 from bench/results/profile-*.json', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
+  it('renders every grid row with its provenance, a failed row as failed, and nothing without a grid', async () => {
+    expect(torchGridSection(undefined)).toBe('');
+    const doc = await readTorchGrid(RESULTS);
+    expect(doc).toBeDefined();
+    const failed = {
+      ...doc!.rows[0]!,
+      model: '/x/broken',
+      error: 'ours: out of memory',
+      oursTrajPerSec: Number.NaN,
+      meta: undefined,
+    };
+    const md = torchGridSection({ kind: 'torch-grid', rows: [...doc!.rows, failed] });
+    expect(md).toMatch(/^## 10\. PyTorch grid/);
+    for (const r of doc!.rows) if (r.meta) expect(md).toContain(r.meta.command);
+    expect(md).toContain('| broken |');
+    expect(md).toContain('failed: ours: out of memory');
+    expect(md).toContain('- broken');
+    expect(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| model')).length).toBe(
+      doc!.rows.length + 1,
+    );
   });
 });

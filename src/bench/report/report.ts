@@ -16,6 +16,7 @@ import { defaultHandWrittenDir, handWrittenMarkdown, readHandWritten } from './h
 import { benchmarksMarkdown, type ReportInput } from './markdown.ts';
 import { profileSection, readProfileResults } from './profile-section.ts';
 import { writePng } from './render.ts';
+import { readTorchGrid, torchGridSection } from './torch-grid-section.ts';
 import { torchGpuSection } from './torch-gpu-section.ts';
 
 export interface ReportOptions {
@@ -90,7 +91,9 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   const hand = handWrittenMarkdown(await readHandWritten(o.handWrittenDir ?? defaultHandWrittenDir()));
   // §9 (issue 14): where the scorer's time goes next to PyTorch, from bench/results/profile-*.json.
   const profile = profileSection(await readProfileResults(o.resultsDir));
-  const parts = [md.trimEnd(), gpu.trimEnd(), torchGpu.trimEnd(), hand.trimEnd(), profile].filter(
+  // §10 (issue 14): the PyTorch grid, from bench/results/torch-grid.json.
+  const grid = torchGridSection(await readTorchGrid(o.resultsDir));
+  const parts = [md.trimEnd(), gpu.trimEnd(), torchGpu.trimEnd(), hand.trimEnd(), profile, grid].filter(
     (x) => x !== '',
   );
   await writeFile(o.out, `${parts.join('\n\n')}\n`);
