@@ -1,17 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { z } from 'zod';
 import { scorerSection } from '../src/config/scorer.ts';
-import { ConfigError, errorMessage } from '../src/errors.ts';
-import { RecordCodec } from '../src/schemas/codec.ts';
+import { errorMessage } from '../src/errors.ts';
 import { TorchFollowingScorer, type TorchCheckpoint } from '../src/scorer-host/torch/following.ts';
 import { openTorchScorer } from '../src/scorer-host/torch/open.ts';
 import { CheckpointError, TrainerReason } from '../src/trainer/errors.ts';
 import { ModelFollower, type FollowEvent } from '../src/trainer/model-updates/follower.ts';
-import { watchModelUpdates } from '../src/trainer/model-updates/watcher.ts';
 import type { ProbeFollowDeps } from './probe-follow.ts';
-import { checkpointStep, requireTopic } from './probe-follow-common.ts';
+import {
+  awaitCatchUp,
+  checkpointStep,
+  followedModelId,
+  requireTopic,
+  swapsCounter,
+  watchFollowed,
+} from './probe-follow-common.ts';
 
 export interface OpenedTorchFollowingScorer {
   readonly scorer: TorchFollowingScorer;
@@ -33,17 +38,6 @@ async function vocabOf(dir: string | undefined): Promise<number | undefined> {
   }
 }
 
-function swapsCounter(): Counter<'result'> {
-  const swaps = new Counter({
-    name: 'prism_probe_swaps_total',
-    help: 'probe.mode follow: ModelUpdates by result (loaded = verified and waiting for the next micro-batch, applied = serving, rejected = refused, e.g. sha256 mismatch or the torch service could not load it; ignored = not newer)',
-    labelNames: ['result'],
-    registers: [],
-  });
-  for (const result of ['loaded', 'applied', 'rejected', 'ignored']) swaps.inc({ result }, 0);
-  return swaps;
-}
-
 /**
  * `probe.mode: follow` with `scorer.kind: torch`: the PyTorch scorer service on `scorer.modelDir`,
  * wrapped in a TorchFollowingScorer that watches topics.modelUpdates for `probe.followModelId`.
@@ -55,14 +49,12 @@ export async function openTorchFollowingScorer(
   deps: ProbeFollowDeps,
 ): Promise<OpenedTorchFollowingScorer> {
   const cfg = scorerSection.parse(config);
-  const { log, probe } = deps;
-  const modelId = probe.followModelId;
-  if (modelId === undefined)
-    throw new ConfigError('probe.followModelId is required when probe.mode is "follow"');
+  const { log } = deps;
+  const modelId = followedModelId(deps.probe);
   await requireTopic(deps.kafka, deps.topic);
   const base = await openTorchScorer(config, { logger: log, maxTokens: deps.maxTokens });
   const vocab = await vocabOf(cfg.modelDir);
-  const swaps = swapsCounter();
+  const swaps = swapsCounter('the torch service could not load it');
   const follower = new ModelFollower<TorchCheckpoint>({
     modelId,
     current: { version: base.probeModelVersion, step: await checkpointStep(cfg.modelDir) },
@@ -84,21 +76,7 @@ export async function openTorchFollowingScorer(
       if (e.kind !== 'applied') swaps.inc({ result: e.kind });
     },
   });
-  const codec = new RecordCodec('model-update', {
-    format: 'avro',
-    registry: deps.registry,
-    topic: deps.topic,
-  });
-  const watcher = await watchModelUpdates(follower, {
-    kafka: deps.kafka,
-    topic: deps.topic,
-    modelId,
-    decode: (v) => codec.decode(v),
-    log,
-  }).catch((err: unknown) => {
-    base.dispose();
-    throw err;
-  });
+  const watcher = await watchFollowed(follower, deps, modelId, () => base.dispose());
   const stop = async (): Promise<void> => {
     await watcher.stop();
     await follower.close();
@@ -117,17 +95,7 @@ export async function openTorchFollowingScorer(
     },
     log,
   });
-  // Read the versions already published, so the run can start on the newest one.
-  const caughtUp = await Promise.race([
-    watcher.caughtUp.then(() => true),
-    new Promise<false>((r) => setTimeout(() => r(false), deps.catchUpTimeoutMs ?? 30_000).unref()),
-  ]);
-  if (caughtUp) await follower.idle();
-  else
-    log.warn(
-      { topic: deps.topic },
-      'model updates not read to the end yet; starting on the configured model',
-    );
+  await awaitCatchUp(watcher.caughtUp, follower, deps);
   // Nothing is scored yet: serve the newest published version now.
   await scorer.reloadIfReady();
   scorer.swapIfReady();

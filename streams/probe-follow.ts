@@ -1,16 +1,22 @@
 import type { Kafka } from 'kafkajs';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { selectBackend } from '../src/backend/index.ts';
 import type { ProbeConfig } from '../src/config/probe.ts';
 import { scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
-import { ConfigError } from '../src/errors.ts';
 import type { Logger } from '../src/log.ts';
 import type { LlamaModel } from '../src/model/llama.ts';
 import type { SchemaRegistry } from '../src/schemas/registry.ts';
 import { openProbeModel, type ProbeIdentity } from '../src/scorer-host/open.ts';
 import { PrismScorer } from '../src/scorer/prism-scorer.ts';
 import type { TurnTokenizer } from '../src/tokenizer/types.ts';
-import { checkpointStep, requireTopic } from './probe-follow-common.ts';
+import {
+  awaitCatchUp,
+  checkpointStep,
+  countFollowEvent,
+  followedModelId,
+  requireTopic,
+  swapsCounter,
+} from './probe-follow-common.ts';
 import {
   FollowingScorer,
   startProbeFollow,
@@ -49,10 +55,8 @@ export async function openFollowingScorer(
   deps: ProbeFollowDeps,
 ): Promise<OpenedFollowingScorer> {
   const cfg = scorerSection.parse(config);
-  const { log, probe } = deps;
-  const modelId = probe.followModelId;
-  if (modelId === undefined)
-    throw new ConfigError('probe.followModelId is required when probe.mode is "follow"');
+  const { log } = deps;
+  const modelId = followedModelId(deps.probe);
   await requireTopic(deps.kafka, deps.topic);
 
   const backend = await selectBackend(cfg.backend, { logger: log });
@@ -77,21 +81,8 @@ export async function openFollowingScorer(
     probeModelVersion: cfg.probeModelVersion ?? base.identity.probeModelVersion,
   });
 
-  const swaps = new Counter({
-    name: 'prism_probe_swaps_total',
-    help: 'probe.mode follow: ModelUpdates by result (loaded = verified and waiting for the next micro-batch, applied = serving, rejected = refused, e.g. sha256 mismatch; ignored = not newer)',
-    labelNames: ['result'],
-    registers: [],
-  });
-  for (const result of ['loaded', 'applied', 'rejected', 'ignored']) swaps.inc({ result }, 0);
-  const onEvent = (e: FollowEvent): void => {
-    swaps.inc({ result: e.kind });
-    if (e.kind === 'ignored')
-      log.info(
-        { modelId: e.update.model_id, version: e.update.version, reason: e.reason },
-        'model update ignored',
-      );
-  };
+  const swaps = swapsCounter();
+  const onEvent = (e: FollowEvent): void => countFollowEvent(swaps, log, e);
 
   let follow: ProbeFollow;
   try {
@@ -109,17 +100,7 @@ export async function openFollowingScorer(
     initial.dispose();
     throw err;
   }
-  // Read the versions already published, so the run can start on the newest one.
-  const caughtUp = await Promise.race([
-    follow.watcher.caughtUp.then(() => true),
-    new Promise<false>((r) => setTimeout(() => r(false), deps.catchUpTimeoutMs ?? 30_000).unref()),
-  ]);
-  if (caughtUp) await follow.follower.idle();
-  else
-    log.warn(
-      { topic: deps.topic },
-      'model updates not read to the end yet; starting on the configured model',
-    );
+  await awaitCatchUp(follow.watcher.caughtUp, follow.follower, deps);
 
   const scorer = new FollowingScorer<LlamaModel>({
     follower: follow.follower,
