@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { selectBackend } from '../src/backend/index.ts';
 import type { ProbeConfig } from '../src/config/probe.ts';
-import { scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
+import { maxBatchBytesOf, scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
 import type { Logger } from '../src/log.ts';
 import type { LlamaModel } from '../src/model/llama.ts';
 import type { SchemaRegistry } from '../src/schemas/registry.ts';
@@ -70,7 +70,7 @@ export async function openFollowingScorer(
       maxSeqLen: cfg.maxSeqLen,
       maxTokens: deps.maxTokens,
       batchSize: cfg.batchSize,
-      maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
+      maxBatchBytes: maxBatchBytesOf(cfg.maxBatchMemoryMB),
       emitNorms: cfg.emitNorms,
       path: cfg.path,
       normMethod: cfg.normMethod,

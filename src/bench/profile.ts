@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { selectBackend, type BackendChoice, type BackendInfo } from '../backend/index.ts';
-import { scorerSection } from '../config/scorer.ts';
+import { maxBatchBytesOf, scorerSection } from '../config/scorer.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Preset } from '../model/config.ts';
@@ -128,7 +128,7 @@ async function oursSide(
     backend: backend.kind,
     maxSeqLen: o.seq + 1,
     batchSize: o.batch,
-    maxBatchBytes: scorerSection.parse({}).maxBatchMemoryMB * 2 ** 20,
+    maxBatchBytes: maxBatchBytesOf(scorerSection.parse({}).maxBatchMemoryMB),
     emitNorms: false,
     path: o.path,
     ownsModel: false,

@@ -56,9 +56,11 @@ export const scorerSection = z
     /**
      * Cap on the estimated working memory of one scorer pass (src/scorer/memory.ts, within ±30 % of
      * the measured peak on the native backend), in MiB, on top of the weights: micro-batches of long
-     * trajectories are cut smaller. wasm's wasm32 heap overflow aborts the module, so stay well below 4 GiB there.
+     * trajectories are cut smaller. `auto` (default): the weights' size plus two trajectories' activations
+     * at the pass's length — the room PyTorch's paper loop spends on its weight gradient — so the peak stays
+     * near the loop's. wasm's wasm32 heap overflow aborts the module, so stay well below 4 GiB there.
      */
-    maxBatchMemoryMB: z.number().positive().default(2048),
+    maxBatchMemoryMB: z.union([z.literal('auto'), z.number().positive()]).default('auto'),
     /**
      * Cap on the padded tokens (rows × longest row) of one forward/backward: micro-batches of long
      * trajectories are cut smaller. Default = batchSize × maxSeqLen at the defaults (16 × 1024).
@@ -81,3 +83,8 @@ export const scorerSection = z
   .strict();
 
 export type ScorerConfig = z.infer<typeof scorerSection>;
+
+/** scorer.maxBatchMemoryMB in the scorer's unit: bytes, or `auto` (src/scorer/memory.ts autoBatchBudgetBytes). */
+export function maxBatchBytesOf(mb: number | 'auto'): number | 'auto' {
+  return mb === 'auto' ? 'auto' : mb * 2 ** 20;
+}

@@ -11,7 +11,12 @@
  *   backward  P is recomputed, dv += Pᵀ·dO, dP = dO·vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
  *             dq = dS·k/√hd, dk += dSᵀ·q/√hd
  * (the standard softmax-attention gradient, FlashAttention's backward without the online softmax).
- * Masked entries have P = 0 exactly (exp underflows), so dS = 0 there.
+ * Masked entries have P = 0 exactly (exp underflows), so dS = 0 there. The 1/√hd scale is applied to q
+ * ([T, hd] per head) rather than to the [T, T] scores: three fewer passes over the scores per layer.
+ *
+ * `output`: the value O this op would compute for these q, k, v, e.g. kept from an earlier forward over
+ * the same inputs (the layer-wise backward recomputes each block, src/scorer/layerwise.ts). The forward
+ * blocks are then skipped; the gradient is the same, computed from q, k and v.
  */
 import * as tf from '@tensorflow/tfjs';
 import { matMul3 } from './linear.ts';
@@ -48,10 +53,15 @@ function blockProbs(
   t1: number,
 ): tf.Tensor3D {
   const r = t1 - t0;
-  const scores = tf.mul(matMul3(qb, kp, false, true), s.scale);
+  const scores = matMul3(qb, kp, false, true); // qb is pre-scaled by 1/√hd
   const m = tf.slice(mask, [t0, 0], [r, t1]);
   const p = tf.softmax(tf.add(tf.reshape(scores, [s.N, s.rep, r, t1]), m), -1);
   return tf.reshape(p, [s.N, s.rep * r, t1]) as tf.Tensor3D;
+}
+
+/** q · 1/√hd as [N, rep, T, hd]. */
+function scaledQueries(q: tf.Tensor3D, s: Shape): tf.Tensor4D {
+  return tf.tidy(() => tf.reshape(tf.mul(q, s.scale), [s.N, s.rep, s.T, s.hd]) as tf.Tensor4D);
 }
 
 function blocks(s: Shape): Array<[number, number]> {
@@ -67,7 +77,7 @@ function forwardBlocks(
   mask: tf.Tensor,
   s: Shape,
 ): tf.Tensor3D {
-  const q4 = tf.reshape(q, [s.N, s.rep, s.T, s.hd]) as tf.Tensor4D;
+  const q4 = scaledQueries(q, s);
   const outs = blocks(s).map(([t0, t1]) =>
     tf.tidy(() => {
       const p = blockProbs(queryBlock(q4, s, t0, t1), keyPrefix(k, s, t1), mask, s, t0, t1);
@@ -75,7 +85,7 @@ function forwardBlocks(
     }),
   );
   const o = tf.reshape(tf.concat(outs, 2), [s.N, s.rep * s.T, s.hd]) as tf.Tensor3D;
-  tf.dispose(outs);
+  tf.dispose([...outs, q4]);
   return o;
 }
 
@@ -87,7 +97,7 @@ function backwardBlocks(
   mask: tf.Tensor,
   s: Shape,
 ): tf.Tensor[] {
-  const q4 = tf.reshape(q, [s.N, s.rep, s.T, s.hd]) as tf.Tensor4D;
+  const q4 = scaledQueries(q, s);
   const dy4 = tf.reshape(dy, [s.N, s.rep, s.T, s.hd]) as tf.Tensor4D;
   let dk: tf.Tensor = tf.zeros([s.N, s.T, s.hd]);
   let dv: tf.Tensor = tf.zeros([s.N, s.T, s.hd]);
@@ -112,7 +122,7 @@ function backwardBlocks(
       const dq = tf.reshape(tf.mul(matMul3(ds, kp, false, false), s.scale), [s.N, s.rep, t1 - t0, s.hd]);
       return [
         dq,
-        tf.add(dk, pad(tf.mul(matMul3(ds, qb, true, false), s.scale))),
+        tf.add(dk, pad(matMul3(ds, qb, true, false))),
         tf.add(dv, pad(matMul3(p, dO, true, false))),
       ];
     });
@@ -123,8 +133,15 @@ function backwardBlocks(
     dqs.push(dqb);
   }
   const dq = tf.reshape(tf.concat(dqs, 2), [s.N, s.rep * s.T, s.hd]);
-  tf.dispose(dqs);
+  tf.dispose([...dqs, q4]);
   return [dq, dk, dv];
+}
+
+export interface AttentionOptions {
+  /** Cap on one block's scores (default ATTENTION_BLOCK_BYTES). */
+  blockBytes?: number;
+  /** O for these very q, k, v, already computed (see the header): returned (cloned) instead of recomputed. */
+  output?: tf.Tensor3D;
 }
 
 /** Attention output [N, rep·T, hd]; differentiable in q, k and v (the mask is a constant). */
@@ -133,8 +150,10 @@ export function attention(
   k: tf.Tensor3D,
   v: tf.Tensor3D,
   mask: tf.Tensor,
-  blockBytes = ATTENTION_BLOCK_BYTES,
+  opts: AttentionOptions = {},
 ): tf.Tensor3D {
+  const blockBytes = opts.blockBytes ?? ATTENTION_BLOCK_BYTES;
+  const given = opts.output;
   const [N, repT, hd] = q.shape;
   const T = k.shape[1];
   const rep = repT / T;
@@ -145,7 +164,7 @@ export function attention(
     // The mask is saved too: the forward's tidy scope disposes it before the backward pass runs.
     save([qq, kk, vv, mask]);
     return {
-      value: forwardBlocks(qq, kk, vv, mask, s),
+      value: given === undefined ? forwardBlocks(qq, kk, vv, mask, s) : tf.clone(given),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sq, sk, sv, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor];
         return backwardBlocks(dy as tf.Tensor3D, sq, sk, sv, sm, s);

@@ -47,14 +47,24 @@ export interface ForwardResult {
   projectionInputs?: tf.Tensor3D[];
 }
 
+export interface StageBlockOptions {
+  /** This layer's 7 probes [B, T, out], added to its projection outputs. */
+  probes?: tf.Tensor[];
+  /** Its 7 projection inputs are appended here (kept: the caller disposes them). */
+  inputs?: tf.Tensor3D[];
+  /** The attention output [B·KV, rep·T, hd] is stored here, kept (the caller disposes it). */
+  keepAttention?: { output?: tf.Tensor3D };
+  /** That output from an earlier pass over the same x: attention's forward is skipped (model/attention.ts). */
+  attentionOutput?: tf.Tensor3D;
+}
+
 /** See LlamaModel.openStages. */
 export interface ModelStages {
   readonly layers: number;
   /** Embedding rows [B, T, d]. */
   embed(): tf.Tensor3D;
-  /** Block l on x [B, T, d]; with probes (this layer's 7, [B, T, out]) added to its projection outputs and
-   *  its 7 projection inputs appended to `inputs` (kept: the caller disposes them). */
-  block(l: number, x: tf.Tensor3D, opts?: { probes?: tf.Tensor[]; inputs?: tf.Tensor3D[] }): tf.Tensor3D;
+  /** Block l on x [B, T, d]; see StageBlockOptions. */
+  block(l: number, x: tf.Tensor3D, opts?: StageBlockOptions): tf.Tensor3D;
   /** The final RMSNorm (before the LM head). */
   finalNorm(x: tf.Tensor3D): tf.Tensor3D;
   dispose(): void;
@@ -116,6 +126,8 @@ interface Step {
   probes?: tf.Tensor[];
   inputs?: tf.Tensor3D[];
   frozen: boolean;
+  keepAttention?: { output?: tf.Tensor3D };
+  attentionOutput?: tf.Tensor3D;
 }
 
 export class LlamaModel {
@@ -209,7 +221,9 @@ export class LlamaModel {
       tf.reshape(k, [N, T, hd]) as tf.Tensor3D,
       tf.reshape(v, [N, T, hd]) as tf.Tensor3D,
       mask,
+      { output: step.attentionOutput },
     ); // [B·KV, rep·T, hd]
+    if (step.keepAttention) step.keepAttention.output = tf.keep(ctx);
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, hd]), [0, 2, 1, 3]), [B, T, H * hd]);
     return this.project(step, l, 'o', merged);
   }
@@ -310,7 +324,8 @@ export class LlamaModel {
           probes = new Array<tf.Tensor>(this.config.num_hidden_layers * P);
           probeOpts.probes.forEach((p, i) => ((probes as tf.Tensor[])[l * P + i] = p));
         }
-        return this.block({ ...base, probes, inputs: probeOpts.inputs }, l, x) as tf.Tensor3D;
+        const { inputs, keepAttention, attentionOutput } = probeOpts;
+        return this.block({ ...base, probes, inputs, keepAttention, attentionOutput }, l, x) as tf.Tensor3D;
       },
       finalNorm: (x) =>
         rmsNorm(

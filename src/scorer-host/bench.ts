@@ -34,8 +34,8 @@ export interface ScorerBenchOptions {
   logger: Logger;
   /** Called before each timed row (progress). */
   onRow?: (backend: string, row: string) => void;
-  /** The scorer's memory cap (the CLI passes the configuration default, as `prism score` runs). */
-  maxBatchBytes?: number;
+  /** The scorer's memory cap: bytes or `auto` (the CLI passes the configuration default, as `prism score` runs). */
+  maxBatchBytes?: number | 'auto';
   /** Only these rows (default: all). One row per process gives that row's own peak RSS. */
   rows?: readonly BenchRow['name'][];
 }

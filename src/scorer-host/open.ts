@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { describeAdapter, selectBackend, type BackendEnv, type BackendInfo } from '../backend/index.ts';
-import { scorerSection, type ScorerConfig } from '../config/scorer.ts';
+import { maxBatchBytesOf, scorerSection, type ScorerConfig } from '../config/scorer.ts';
 import { ConfigError } from '../errors.ts';
 import { log as rootLog, type Logger } from '../log.ts';
 import { initModel, type LlamaModel } from '../model/index.ts';
@@ -113,7 +113,7 @@ export function buildPrismScorer(
     maxSeqLen: cfg.maxSeqLen,
     maxTokens: s.maxTokens,
     batchSize: cfg.batchSize,
-    maxBatchBytes: cfg.maxBatchMemoryMB * 2 ** 20,
+    maxBatchBytes: maxBatchBytesOf(cfg.maxBatchMemoryMB),
     maxBatchTokens: cfg.maxBatchTokens,
     emitNorms: cfg.emitNorms,
     path: cfg.path,

@@ -1,4 +1,4 @@
-import { batchActivationBytes, type MemoryShape } from './memory.ts';
+import { autoBatchBudgetBytes, batchActivationBytes, type MemoryShape } from './memory.ts';
 
 /**
  * How the tfjs scorer cuts a micro-batch into forward/backward passes ("buckets"). Pure: PrismScorer
@@ -9,8 +9,13 @@ export interface BucketLimits {
   readonly batchSize: number;
   /** scorer.maxSeqLen (already capped at the model's limit): a longer row counts as this long. */
   readonly maxSeqLen: number;
-  /** Cap on batchActivationBytes of one pass (scorer.maxBatchMemoryMB); default unlimited. */
-  readonly maxBatchBytes?: number;
+  /**
+   * Cap on batchActivationBytes of one pass (scorer.maxBatchMemoryMB): bytes, or `auto` =
+   * autoBatchBudgetBytes at the pass's T (needs weightBytes); default unlimited.
+   */
+  readonly maxBatchBytes?: number | 'auto';
+  /** The model's weights in bytes (for `auto`). */
+  readonly weightBytes?: number;
   /** Cap on rows × longest row of one pass (scorer.maxBatchTokens); default unlimited. */
   readonly maxBatchTokens?: number;
   /** The model shape the memory estimate needs. */
@@ -28,7 +33,11 @@ export function splitIntoBuckets<T>(
   lengthOf: (item: T) => number,
   limits: BucketLimits,
 ): T[][] {
-  const budget = limits.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+  const cap = limits.maxBatchBytes;
+  const budgetAt = (T: number): number =>
+    cap === 'auto'
+      ? autoBatchBudgetBytes(limits.model, T, limits.weightBytes ?? 0)
+      : (cap ?? Number.POSITIVE_INFINITY);
   const tokenBudget = limits.maxBatchTokens ?? Number.POSITIVE_INFINITY;
   const out: T[][] = [];
   let cur: T[] = [];
@@ -36,7 +45,7 @@ export function splitIntoBuckets<T>(
     const T = Math.min(lengthOf(item), limits.maxSeqLen);
     const bytes = batchActivationBytes(limits.model, cur.length + 1, T);
     const tokens = (cur.length + 1) * T;
-    if (cur.length > 0 && (cur.length >= limits.batchSize || bytes > budget || tokens > tokenBudget)) {
+    if (cur.length > 0 && (cur.length >= limits.batchSize || bytes > budgetAt(T) || tokens > tokenBudget)) {
       out.push(cur);
       cur = [];
     }

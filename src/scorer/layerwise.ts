@@ -13,8 +13,9 @@
  *      gradients G_i and the block records its projection inputs X_i, so the 7 norms ‖G_iᵀX_i‖_F of
  *      this layer are formed right there (ghost or outer product, norms.ts) and everything of the layer
  *      is freed before the next one; dL/dx_l flows on.
- * Peak memory: the L+1 block inputs plus one block's forward and backward, plus one head chunk. Cost:
- * one extra forward of the blocks (the recomputation), as in activation checkpointing.
+ * Peak memory: the L+1 block inputs and L attention outputs, plus one block's forward and backward, plus
+ * one head chunk. Cost: one extra forward of the blocks' projections (the recomputation), as in activation
+ * checkpointing; attention's forward is not recomputed (its output is kept from step 1).
  * With B = 1 this is the per-trajectory path (the outer product is then the weight gradient itself).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,12 +38,17 @@ export function supportsLayerwise(
   return model.openStages !== undefined && model.headWeight !== undefined;
 }
 
-/** Step 1: block inputs x_0 … x_L without a tape. */
-function forwardInputs(stages: ProbeStages): tf.Tensor3D[] {
+/**
+ * Step 1: block inputs x_0 … x_L without a tape, and each block's attention output (B·T·H·hd per layer,
+ * as small as a block input): step 3 then recomputes the projections but not attention's forward.
+ */
+function forwardInputs(stages: ProbeStages, attention: Array<tf.Tensor3D | undefined>): tf.Tensor3D[] {
   const xs: tf.Tensor3D[] = [tf.tidy(() => stages.embed())];
   for (let l = 0; l < stages.layers; l++) {
     const x = xs[l];
-    xs.push(tf.tidy(() => stages.block(l, x)));
+    const keep: { output?: tf.Tensor3D } = {};
+    xs.push(tf.tidy(() => stages.block(l, x, { keepAttention: keep })));
+    attention[l] = keep.output;
   }
   return xs;
 }
@@ -53,6 +59,7 @@ async function layerBackward(
   l: number,
   x: tf.Tensor3D,
   dy: tf.Tensor3D,
+  attentionOutput: tf.Tensor3D | undefined,
   model: ProbeModel,
   opts: BatchedOptions,
 ): Promise<{ sq: Float64Array | tf.Tensor2D; dx: tf.Tensor3D }> {
@@ -63,7 +70,7 @@ async function layerBackward(
   let grads: tf.Tensor[] = [];
   try {
     const res = tf.valueAndGrads((xin: tf.Tensor, ...ps: tf.Tensor[]) =>
-      stages.block(l, xin as tf.Tensor3D, { probes: ps, inputs }),
+      stages.block(l, xin as tf.Tensor3D, { probes: ps, inputs, attentionOutput }),
     )([x, ...probes], dy);
     res.value.dispose();
     grads = res.grads;
@@ -94,11 +101,12 @@ export async function layerwiseProbeNorms(
   const L = stages.layers;
   const N = L * PROJECTIONS_PER_LAYER;
   let xs: tf.Tensor3D[] = [];
+  const attention: Array<tf.Tensor3D | undefined> = new Array(L);
   const perLayer: Array<Float64Array | tf.Tensor2D> = new Array(L);
   let dy: tf.Tensor3D | undefined;
   let losses: tf.Tensor1D | undefined;
   try {
-    xs = forwardInputs(stages);
+    xs = forwardInputs(stages, attention);
     const head = model.headWeight() as tf.Tensor2D;
     const top = tf.valueAndGrads((h: tf.Tensor) => {
       losses = tf.keep(loss(stages.finalNorm(h as tf.Tensor3D), head));
@@ -108,7 +116,8 @@ export async function layerwiseProbeNorms(
     dy = top.grads[0] as tf.Tensor3D;
     for (let l = L - 1; l >= 0; l--) {
       xs[l + 1].dispose();
-      const { sq, dx } = await layerBackward(stages, l, xs[l], dy, model, opts);
+      const { sq, dx } = await layerBackward(stages, l, xs[l], dy, attention[l], model, opts);
+      attention[l]?.dispose();
       perLayer[l] = sq;
       dy.dispose();
       dy = dx;
@@ -144,6 +153,7 @@ export async function layerwiseProbeNorms(
     };
   } finally {
     tf.dispose(xs.filter((x) => !x.isDisposed));
+    tf.dispose(attention.filter((a): a is tf.Tensor3D => a !== undefined && !a.isDisposed));
     tf.dispose(perLayer.filter((p): p is tf.Tensor2D => p instanceof tf.Tensor));
     dy?.dispose();
     losses?.dispose();

@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../model/config.ts';
+import { weightSpecs } from '../model/weights.ts';
 import { ATTENTION_BLOCK_BYTES } from '../model/attention.ts';
 import { HEAD_CHUNK_BYTES } from '../sequence/head-loss.ts';
 
@@ -12,7 +13,7 @@ export type MemoryShape = Pick<
  * backward (layerwise.ts), blocked attention (model/attention.ts) and the chunked LM head
  * (sequence/head-loss.ts) — the memory model in README's scorer section:
  *
- *   per token  (L+1)·d          the block inputs kept for the backward pass            grows with L, d
+ *   per token  (2L+1)·d         the block inputs and attention outputs kept for the backward  grows with L, d
  *            + 40·d + 24·ff     one block's forward and backward under the tape        grows with d, ff (not L)
  *   per example Σ_p min(in·out, T²)  one layer's per-example norm products (outer or ghost)
  *   fixed      ~10 × ATTENTION_BLOCK_BYTES   one attention block's scores, probabilities and gradients
@@ -26,7 +27,7 @@ export function batchActivationBytes(c: MemoryShape, B: number, T: number): numb
   const d = c.hidden_size;
   const ff = c.intermediate_size;
   const L = c.num_hidden_layers;
-  const perToken = (L + 1) * d + 40 * d + 24 * ff;
+  const perToken = (2 * L + 1) * d + 40 * d + 24 * ff; // attention outputs: H·hd ≈ d wide
   const kv = d; // upper bound for k/v widths; exact widths do not matter at this precision
   const products = [d * d, kv * d, kv * d, d * d, ff * d, ff * d, d * ff].reduce(
     (s, io) => s + Math.min(io, T * T),
@@ -39,4 +40,20 @@ export function batchActivationBytes(c: MemoryShape, B: number, T: number): numb
 /** The same for one sequence alone (B = 1). */
 export function activationBytes(c: MemoryShape, T: number): number {
   return batchActivationBytes(c, 1, T);
+}
+
+/**
+ * The working memory one pass over rows of T positions may use under `scorer.maxBatchMemoryMB: auto` (the
+ * default): the weights' bytes plus two trajectories' worth of activations at T. The paper's loop holds a
+ * full weight gradient (as large as the weights) next to one trajectory's activations; the batched path never
+ * forms weight gradients, so it spends that room, and one more trajectory, on extra rows. Its peak then stays
+ * near the loop's instead of growing with B (measured in BENCHMARKS §10), and long rows batch less.
+ */
+export function autoBatchBudgetBytes(c: MemoryShape, T: number, weightBytes: number): number {
+  return weightBytes + 2 * activationBytes(c, T);
+}
+
+/** Float32 bytes of a model's weights from its config (every tensor in model/weights.ts weightSpecs). */
+export function modelWeightBytes(c: ModelConfig): number {
+  return 4 * weightSpecs(c).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
 }

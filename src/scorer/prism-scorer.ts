@@ -54,8 +54,11 @@ export interface PrismScorerOptions {
   maxTokens?: number;
   /** Trajectories per forward/backward on the batched path. */
   batchSize: number;
-  /** Cap on the estimated activation memory of one forward/backward (see memory.ts); default unlimited. */
-  maxBatchBytes?: number;
+  /**
+   * Cap on the estimated activation memory of one forward/backward (see memory.ts): bytes, or `auto` =
+   * the weights' bytes plus two trajectories' activations at the pass's T (autoBatchBudgetBytes); default unlimited.
+   */
+  maxBatchBytes?: number | 'auto';
   /** Cap on the padded tokens (rows × longest row) of one forward/backward; default unlimited. */
   maxBatchTokens?: number;
   /**
@@ -122,6 +125,7 @@ export class PrismScorer implements Scorer {
   private disposed = false;
   private fatal: ScorerError | undefined;
   private readonly headChunkBytes: number;
+  private readonly weightBytes: number;
   /** The call in progress: scoreBatch calls run one after another (reads are asynchronous, see norms.ts). */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -142,6 +146,9 @@ export class PrismScorer implements Scorer {
     }
     this.chooser = new PathChooser(opts.path, this.logger);
     this.headChunkBytes = opts.headChunkBytes ?? HEAD_CHUNK_BYTES;
+    let params = 0;
+    for (const w of opts.model.namedWeights().values()) params += w.size;
+    this.weightBytes = 4 * params;
   }
 
   /** The path in use (undefined while `auto` has not calibrated yet). */
@@ -223,6 +230,7 @@ export class PrismScorer implements Scorer {
       batchSize: this.opts.batchSize,
       maxSeqLen: this.maxSeqLen,
       maxBatchBytes: this.opts.maxBatchBytes,
+      weightBytes: this.weightBytes,
       maxBatchTokens: this.opts.maxBatchTokens,
       model: this.opts.model.config,
     };

@@ -31,7 +31,21 @@ export interface ProbeHiddenResult {
 export interface ProbeStages {
   readonly layers: number;
   embed(): tf.Tensor3D;
-  block(l: number, x: tf.Tensor3D, opts?: { probes?: tf.Tensor[]; inputs?: tf.Tensor3D[] }): tf.Tensor3D;
+  /**
+   * Block l. probes: added to its 7 projection outputs; inputs: its projection inputs are appended (kept);
+   * keepAttention: its attention output is stored (kept); attentionOutput: that output from an earlier pass
+   * over the same x, so attention's forward is not recomputed (optional for a model to honour).
+   */
+  block(
+    l: number,
+    x: tf.Tensor3D,
+    opts?: {
+      probes?: tf.Tensor[];
+      inputs?: tf.Tensor3D[];
+      keepAttention?: { output?: tf.Tensor3D };
+      attentionOutput?: tf.Tensor3D;
+    },
+  ): tf.Tensor3D;
   finalNorm(x: tf.Tensor3D): tf.Tensor3D;
   dispose(): void;
 }

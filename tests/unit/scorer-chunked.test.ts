@@ -110,10 +110,10 @@ describe.each(['cpu', 'wasm'])('memory-lean paths on the %s backend', (backend) 
     const objective = (f: (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.Tensor) =>
       tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), w)));
     const ours = objective((a, b, c) =>
-      attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, mask, twoRows),
+      attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, mask, { blockBytes: twoRows }),
     )([q, k, v]);
     const ref = objective(plain)([q, k, v]);
-    expect(maxRel(attention(q, k, v, mask, twoRows).dataSync(), plain(q, k, v).dataSync())).toBeLessThan(
+    expect(maxRel(attention(q, k, v, mask, { blockBytes: twoRows }).dataSync(), plain(q, k, v).dataSync())).toBeLessThan(
       1e-5,
     );
     ours.forEach((g, i) => expect(maxRel(g.dataSync(), ref[i].dataSync())).toBeLessThan(1e-4));

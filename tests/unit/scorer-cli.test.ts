@@ -167,7 +167,7 @@ describe('scorer config section', () => {
       path: 'auto',
       normMethod: 'auto',
       batchSize: 16,
-      maxBatchMemoryMB: 2048,
+      maxBatchMemoryMB: 'auto',
       thread: 'worker',
       maxBatchTokens: 16_384,
       maxSeqLen: 1024,

@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { presetConfig } from '../../src/model/config.ts';
-import { batchActivationBytes } from '../../src/scorer/memory.ts';
+import { autoBatchBudgetBytes, batchActivationBytes, modelWeightBytes } from '../../src/scorer/memory.ts';
+import { splitIntoBuckets } from '../../src/scorer/buckets.ts';
+import { initModel } from '../../src/model/llama.ts';
+import { BYTE_VOCAB_SIZE } from '../../src/tokenizer/byte.ts';
 import { scorerSection } from '../../src/config/scorer.ts';
 
 const run = promisify(execFile);
@@ -40,16 +43,44 @@ describe('scorer memory budget (scorer.maxBatchMemoryMB)', () => {
     expect(Math.abs(r.estimate - measured) / measured).toBeLessThanOrEqual(0.3);
   });
 
-  it('micro-batches of T = 1024 really batch under the default cap', () => {
-    const cap = scorerSection.parse({}).maxBatchMemoryMB * 2 ** 20;
+  it('the default cap (auto) lets passes at T = 1024 really batch, and fewer rows as T grows', () => {
+    expect(scorerSection.parse({}).maxBatchMemoryMB).toBe('auto');
     for (const preset of ['tiny', 'small'] as const) {
-      const c = presetConfig(preset, 'llama', 264);
-      let B = 1;
-      while (batchActivationBytes(c, B + 1, 1024) <= cap) B++;
-      expect(B).toBeGreaterThanOrEqual(8);
+      const c = presetConfig(preset, 'llama', BYTE_VOCAB_SIZE);
+      const weightBytes = modelWeightBytes(c);
+      const rowsAt = (T: number): number =>
+        splitIntoBuckets(new Array<number>(16).fill(T), (t) => t, {
+          batchSize: 16,
+          maxSeqLen: 8192,
+          maxBatchBytes: 'auto',
+          weightBytes,
+          model: c,
+        })[0].length;
+      expect(rowsAt(1024)).toBeGreaterThanOrEqual(3);
+      expect(rowsAt(128)).toBeGreaterThan(rowsAt(1024));
+      expect(rowsAt(4096)).toBeLessThan(rowsAt(1024));
+      for (const T of [128, 1024, 4096]) {
+        const B = rowsAt(T);
+        // A pass fits its budget (a single row always runs) and one more row would not.
+        if (B > 1) expect(batchActivationBytes(c, B, T)).toBeLessThanOrEqual(autoBatchBudgetBytes(c, T, weightBytes));
+        if (B < 16) expect(batchActivationBytes(c, B + 1, T)).toBeGreaterThan(autoBatchBudgetBytes(c, T, weightBytes));
+      }
     }
     // Nothing grows with T²: doubling T at most a little over doubles the estimate.
-    const c = presetConfig('small', 'llama', 264);
+    const c = presetConfig('small', 'llama', BYTE_VOCAB_SIZE);
     expect(batchActivationBytes(c, 4, 2048)).toBeLessThan(2.2 * batchActivationBytes(c, 4, 1024));
+  });
+
+  it('modelWeightBytes counts what the model holds', () => {
+    for (const preset of ['tiny', 'small'] as const) {
+      for (const arch of ['llama', 'qwen2', 'qwen3'] as const) {
+        const model = initModel({ preset, arch, seed: 0 });
+        try {
+          expect(modelWeightBytes(model.config)).toBe(4 * model.parameterCount());
+        } finally {
+          model.dispose();
+        }
+      }
+    }
   });
 });

@@ -3,15 +3,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/choices.ts';
 import { ConfigError } from '../../errors.ts';
 import { ARCHS, PRESETS, type Arch, type Preset } from '../../model/config.ts';
+import { memoryCapMB, positiveInt } from './bench/common.ts';
 import { registerBenchmarks } from './bench/index.ts';
 import { startRecord } from './bench/record.ts';
 import { runSweepIfAsked, type SweepFlags } from './bench/sweep.ts';
 
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 function backendList(v: string): BackendChoice[] {
   const list = v.split(',').map((s) => s.trim());
@@ -41,6 +37,7 @@ interface ScorerBenchFlags extends SweepFlags {
   json?: boolean;
   record?: boolean;
   rows?: string[];
+  maxBatchMemoryMb: number | 'auto';
 }
 
 type BenchRowName = 'batched' | 'per-trajectory' | 'auto' | 'reference' | 'train-step';
@@ -65,6 +62,12 @@ function registerScorer(bench: Command): void {
       'only these rows: batched,per-trajectory,auto,reference,train-step (one per process = its own peak RSS)',
       (v: string) => v.split(',').map((r) => r.trim()),
     )
+    .option(
+      '--max-batch-memory-mb <mb>',
+      'scorer.maxBatchMemoryMB of the scorer rows: auto (the default configuration) or MiB',
+      memoryCapMB,
+      'auto' as const,
+    )
     .option('--json', 'print one JSON document per backend instead of tables')
     .option(
       '--record',
@@ -75,7 +78,7 @@ function registerScorer(bench: Command): void {
       if ((flags.model === undefined) === (flags.preset === undefined))
         throw new ConfigError('give exactly one of --model DIR or --preset NAME');
       // Loaded on use, so `prism --help` and the other commands do not pay for tfjs and pino.
-      const [{ formatBench, runScorerBench }, { log }, { scorerSection }] = await Promise.all([
+      const [{ formatBench, runScorerBench }, { log }, { maxBatchBytesOf }] = await Promise.all([
         import('../../scorer-host/bench.ts'),
         import('../../log.ts'),
         import('../../config/scorer.ts'),
@@ -105,8 +108,7 @@ function registerScorer(bench: Command): void {
         reps: flags.reps,
         logger: log,
         rows: flags.rows as BenchRowName[] | undefined,
-        // The default configuration's memory cap, as `prism score` runs.
-        maxBatchBytes: scorerSection.parse({}).maxBatchMemoryMB * 2 ** 20,
+        maxBatchBytes: maxBatchBytesOf(flags.maxBatchMemoryMb),
         onRow: (backend, row) => {
           bar?.update(done++, { backend, row });
           log.debug({ backend, row }, 'bench row');

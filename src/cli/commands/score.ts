@@ -12,12 +12,7 @@ import type { Metric, PrismScores, Trajectory } from '../../schemas/types.ts';
 import type { Scorer } from '../../scorer/types.ts';
 import type { NormMethodSetting } from '../../scorer/norms.ts';
 import { assertModelDir } from '../model-dir.ts';
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { memoryCapMB, positiveInt } from './bench/common.ts';
 
 function finite(v: string): number {
   const n = Number(v);
@@ -49,7 +44,7 @@ interface ScoreFlags {
   in: string;
   out: string;
   batch: number;
-  maxBatchMemoryMb: number;
+  maxBatchMemoryMb: number | 'auto';
   maxBatchTokens: number;
   maxSeqLen: number;
   emitNorms?: boolean;
@@ -90,9 +85,9 @@ export function register(program: Command): void {
     )
     .option(
       '--max-batch-memory-mb <n>',
-      'cap on the estimated working memory of one scorer pass (MB; src/scorer/memory.ts)',
-      positiveInt,
-      2048,
+      'cap on the estimated working memory of one scorer pass: MiB, or auto = weights + 2 trajectories (src/scorer/memory.ts)',
+      memoryCapMB,
+      'auto' as const,
     )
     .option('--max-seq-len <t>', 'tokens per trajectory (longer ones are truncated)', positiveInt, 1024)
     .option('--emit-norms', 'include the 7L gradient-norm vector in each score')

@@ -11,6 +11,11 @@ export function positiveInt(v: string): number {
   return n;
 }
 
+/** scorer.maxBatchMemoryMB as a flag: `auto` or MiB. */
+export function memoryCapMB(v: string): number | 'auto' {
+  return v === 'auto' ? 'auto' : positiveInt(v);
+}
+
 export function positiveNumber(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');

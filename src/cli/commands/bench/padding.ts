@@ -3,7 +3,7 @@ import { ConfigError } from '../../../errors.ts';
 import { PRESETS, type ModelConfig, type Preset } from '../../../model/config.ts';
 import type { Trajectory } from '../../../schemas/types.ts';
 import type { TurnTokenizer } from '../../../tokenizer/types.ts';
-import { positiveInt } from './common.ts';
+import { memoryCapMB, positiveInt } from './common.ts';
 
 interface PaddingFlags {
   dist?: string;
@@ -14,7 +14,7 @@ interface PaddingFlags {
   batch: number;
   microBatch: number;
   maxSeqLen: number;
-  maxBatchMemoryMb: number | 'none';
+  maxBatchMemoryMb: number | 'auto' | 'none';
   maxBatchTokens: number | 'none';
   preset: Preset;
   model?: string;
@@ -24,6 +24,10 @@ interface PaddingFlags {
 function capOrNone(v: string): number | 'none' {
   if (v === 'none') return 'none';
   return positiveInt(v);
+}
+
+function memoryCapOrNone(v: string): number | 'auto' | 'none' {
+  return v === 'none' ? 'none' : memoryCapMB(v);
 }
 
 interface Source {
@@ -99,16 +103,20 @@ async function lengthsOf(
 async function runPadding(flags: PaddingFlags): Promise<void> {
   const given = [flags.dist, flags.in, flags.gen].filter((x) => x !== undefined).length;
   if (given !== 1) throw new ConfigError('give exactly one of --dist SPEC, --in FILE or --gen N');
-  const [{ intoMicroBatches, paddingReport, paddingTable }, { flopTerms }] = await Promise.all([
-    import('../../../bench/padding.ts'),
-    import('../../../scorer/flops.ts'),
-  ]);
+  const [{ intoMicroBatches, paddingReport, paddingTable }, { flopTerms }, { modelWeightBytes }, { maxBatchBytesOf }] =
+    await Promise.all([
+      import('../../../bench/padding.ts'),
+      import('../../../scorer/flops.ts'),
+      import('../../../scorer/memory.ts'),
+      import('../../../config/scorer.ts'),
+    ]);
   const { config, tokenizer } = await modelShape(flags);
   const src = await lengthsOf(flags, config, tokenizer);
   const limits = {
     batchSize: flags.batch,
     maxSeqLen: flags.maxSeqLen,
-    maxBatchBytes: flags.maxBatchMemoryMb === 'none' ? undefined : flags.maxBatchMemoryMb * 2 ** 20,
+    maxBatchBytes: flags.maxBatchMemoryMb === 'none' ? undefined : maxBatchBytesOf(flags.maxBatchMemoryMb),
+    weightBytes: modelWeightBytes(config),
     maxBatchTokens: flags.maxBatchTokens === 'none' ? undefined : flags.maxBatchTokens,
     model: config,
   };
@@ -152,7 +160,7 @@ export function registerPadding(bench: Command): void {
     .option('--batch <b>', 'scorer.batchSize (rows per pass)', positiveInt, 16)
     .option('--micro-batch <m>', 'records per scoreBatch call (the pipeline micro-batch)', positiveInt, 64)
     .option('--max-seq-len <t>', 'scorer.maxSeqLen (longer sequences are truncated)', positiveInt, 8192)
-    .option('--max-batch-memory-mb <mb>', 'scorer.maxBatchMemoryMB, or none', capOrNone, 2048)
+    .option('--max-batch-memory-mb <mb>', 'scorer.maxBatchMemoryMB: auto, MiB or none', memoryCapOrNone, 'auto' as const)
     .option('--max-batch-tokens <n>', 'scorer.maxBatchTokens, or none', capOrNone, 16_384)
     .option(
       '--preset <name>',
