@@ -8,9 +8,10 @@
  * optionally sliding-window). A block of query positions [t0, t1) only sees keys [0, t1) (causality),
  * so the masked upper triangle is skipped. Per block, with P = softmax(q·kᵀ/√hd + mask):
  *   forward   O = P·v;
- *   backward  P is recomputed, dv += Pᵀ·dO, dP = dO·vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+ *   backward  P is recomputed, dv += Pᵀ·dO, dP = dO·vᵀ, dS = P ⊙ (dP − D), D = rowsum(dO ⊙ O),
  *             dq = dS·k/√hd, dk += dSᵀ·q/√hd
- * (the standard softmax-attention gradient, FlashAttention's backward without the online softmax).
+ * (the standard softmax-attention gradient, FlashAttention's backward without the online softmax: D is
+ * rowsum(dP ⊙ P) computed from the [T, hd] output instead of the [T, T] scores).
  * Masked entries have P = 0 exactly (exp underflows), so dS = 0 there. The 1/√hd scale is applied to q
  * ([T, hd] per head) rather than to the [T, T] scores: three fewer passes over the scores per layer.
  *
@@ -95,10 +96,12 @@ function backwardBlocks(
   k: tf.Tensor3D,
   v: tf.Tensor3D,
   mask: tf.Tensor,
+  o: tf.Tensor3D,
   s: Shape,
 ): tf.Tensor[] {
   const q4 = scaledQueries(q, s);
   const dy4 = tf.reshape(dy, [s.N, s.rep, s.T, s.hd]) as tf.Tensor4D;
+  const d4 = tf.tidy(() => tf.reshape(tf.sum(tf.mul(dy, o), -1), [s.N, s.rep, s.T, 1]) as tf.Tensor4D);
   let dk: tf.Tensor = tf.zeros([s.N, s.T, s.hd]);
   let dv: tf.Tensor = tf.zeros([s.N, s.T, s.hd]);
   const dqs: tf.Tensor[] = [];
@@ -110,7 +113,8 @@ function backwardBlocks(
       const vp = keyPrefix(v, s, t1);
       const p = blockProbs(qb, kp, mask, s, t0, t1);
       const dp = matMul3(dO, vp, false, true);
-      const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))) as tf.Tensor3D;
+      const db = tf.reshape(tf.slice(d4, [0, 0, t0, 0], [s.N, s.rep, t1 - t0, 1]), [s.N, s.rep * (t1 - t0), 1]);
+      const ds = tf.mul(p, tf.sub(dp, db)) as tf.Tensor3D;
       const pad = (t: tf.Tensor): tf.Tensor =>
         t1 === s.T
           ? t
@@ -133,7 +137,7 @@ function backwardBlocks(
     dqs.push(dqb);
   }
   const dq = tf.reshape(tf.concat(dqs, 2), [s.N, s.rep * s.T, s.hd]);
-  tf.dispose([...dqs, q4]);
+  tf.dispose([...dqs, q4, d4]);
   return [dq, dk, dv];
 }
 
@@ -161,13 +165,14 @@ export function attention(
   const s: Shape = { N, rep, T, hd, scale: 1 / Math.sqrt(hd), rows };
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [qq, kk, vv, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const value = given === undefined ? forwardBlocks(qq, kk, vv, mask, s) : tf.clone(given);
     // The mask is saved too: the forward's tidy scope disposes it before the backward pass runs.
-    save([qq, kk, vv, mask]);
+    save([qq, kk, vv, mask, value]);
     return {
-      value: given === undefined ? forwardBlocks(qq, kk, vv, mask, s) : tf.clone(given),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sq, sk, sv, sm] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor];
-        return backwardBlocks(dy as tf.Tensor3D, sq, sk, sv, sm, s);
+        const [sq, sk, sv, sm, so] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor, tf.Tensor3D];
+        return backwardBlocks(dy as tf.Tensor3D, sq, sk, sv, sm, so, s);
       },
     };
   });

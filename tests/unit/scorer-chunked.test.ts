@@ -116,7 +116,17 @@ describe.each(['cpu', 'wasm'])('memory-lean paths on the %s backend', (backend) 
     expect(maxRel(attention(q, k, v, mask, { blockBytes: twoRows }).dataSync(), plain(q, k, v).dataSync())).toBeLessThan(
       1e-5,
     );
-    ours.forEach((g, i) => expect(maxRel(g.dataSync(), ref[i].dataSync())).toBeLessThan(1e-4));
+    // Relative to each gradient's scale: exact zeros (the first query row's dq) come out as ±1e-8 when
+    // D = rowsum(dO ⊙ O) is formed from the output rather than from the probabilities.
+    ours.forEach((g, i) => {
+      const a = g.dataSync();
+      const b = ref[i].dataSync();
+      const scale = Math.max(...Array.from(b, Math.abs));
+      let worst = 0;
+      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - b[j]));
+      expect(scale).toBeGreaterThan(1e-2);
+      expect(worst / scale).toBeLessThan(1e-5);
+    });
     tf.dispose([q, k, v, w, mask, ...ours, ...ref]);
   });
 });
