@@ -203,7 +203,8 @@ async function scorerRows(ctx: BenchContext): Promise<{ rows: BenchRow[]; chosen
   if (wants(ctx, 'auto')) {
     const auto = scorer('auto');
     await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
-    chosen = auto.path;
+    // One trajectory per batch never calibrates: it always takes the per-trajectory path (path.ts).
+    chosen = auto.path ?? (opts.batch === 1 ? 'per-trajectory' : undefined);
     const timing = await timeIt(opts.reps, () => auto.scoreBatch(trajs), false);
     rows.push(
       benchRow(ctx, 'auto', timing, chosen === 'batched' ? flops.batched : flops.perTrajectory, chosen),

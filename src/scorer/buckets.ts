@@ -55,12 +55,22 @@ export function splitIntoBuckets<T>(
   return out;
 }
 
-/** What the scorer does: sort by length (ascending, stable), then split (similar lengths share a pass). */
+/**
+ * What the scorer does: sort by length (ascending, stable), so similar lengths share a pass, then split;
+ * the passes are evened out: the fewest rows per pass that needs no more passes than the greedy split
+ * (16 rows under a cap of 13 per pass become 8 + 8, not 13 + 3: a 3-row pass costs nearly as much
+ * overhead as a full one).
+ */
 export function lengthBuckets<T>(
   items: readonly T[],
   lengthOf: (item: T) => number,
   limits: BucketLimits,
 ): T[][] {
   const sorted = [...items].sort((a, b) => lengthOf(a) - lengthOf(b));
-  return splitIntoBuckets(sorted, lengthOf, limits);
+  const greedy = splitIntoBuckets(sorted, lengthOf, limits);
+  for (let rows = Math.ceil(sorted.length / greedy.length); rows < limits.batchSize; rows++) {
+    const even = splitIntoBuckets(sorted, lengthOf, { ...limits, batchSize: rows });
+    if (even.length <= greedy.length) return even;
+  }
+  return greedy;
 }

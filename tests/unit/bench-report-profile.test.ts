@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { profileSection, readProfileResults } from '../../src/bench/report/profile-section.ts';
 import { generateReport } from '../../src/bench/report/report.ts';
-import { readTorchGrid, torchGridSection } from '../../src/bench/report/torch-grid-section.ts';
+import { gridVerdicts, readTorchGrid, torchGridSection } from '../../src/bench/report/torch-grid-section.ts';
 
 const RESULTS = join(import.meta.dirname, '..', '..', 'bench', 'results');
 
@@ -28,14 +28,14 @@ describe('BENCHMARKS §9 from bench/results/profile-*.json', () => {
     try {
       copyFileSync(join(RESULTS, 'torch-grid.json'), join(dir, 'torch-grid.json'));
       copyFileSync(join(RESULTS, 'scorer-sweep.json'), join(dir, 'scorer-sweep.json'));
-      const profile = JSON.parse(readFileSync(join(RESULTS, 'profile-tiny-8x128.json'), 'utf8'));
-      writeFileSync(join(dir, 'profile-tiny-8x128.json'), JSON.stringify(profile));
+      const [first] = await readProfileResults(RESULTS);
+      writeFileSync(join(dir, `profile-${first.model.id}-${first.batch}x${first.seq}.json`), JSON.stringify(first));
       const out = join(dir, 'BENCHMARKS.md');
       await generateReport({ resultsDir: dir, out, plots: false, handWrittenDir: join(dir, 'none') });
       const text = readFileSync(out, 'utf8');
       expect(text).toContain('## 1. Scorer');
       expect(text.indexOf('## 9. Where the time goes')).toBeGreaterThan(text.indexOf('## 1. Scorer'));
-      expect(text).toContain('### tiny 8×128');
+      expect(text).toContain(`### ${first.model.id} ${first.batch}×${first.seq}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -63,5 +63,20 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| model')).length).toBe(
       doc!.rows.length + 1,
     );
+  });
+
+  it('marks each row against the targets and points a speed miss at the profile of its shape', async () => {
+    const doc = await readTorchGrid(RESULTS);
+    const [p] = await readProfileResults(RESULTS);
+    const base = doc!.rows[0]!;
+    const slow = { ...base, model: `/m/${p.model.id}`, batch: p.batch, seq: p.seq, speedVsTorch: 0.5, rssVsTorch: 1.2 };
+    const heavy = { ...base, model: '/m/other', batch: 3, seq: 7, speedVsTorch: 1.2, rssVsTorch: 2 };
+    const unprofiled = { ...base, model: '/m/other', batch: 3, seq: 9, speedVsTorch: 0.9, rssVsTorch: 1 };
+    const md = gridVerdicts([slow, heavy, unprofiled], [p]);
+    const worst = [...p.gap].sort((a, b) => b.deltaMs - a.deltaMs)[0];
+    expect(md).toContain(`| ${p.model.id} ${p.batch}×${p.seq} | yes | **no** | §9 ${p.model.id} ${p.batch}×${p.seq}`);
+    expect(md).toContain(`${worst.name} +${worst.deltaMs.toFixed(0)} ms`);
+    expect(md).toContain('| other 3×7 | **no** | yes |  |');
+    expect(md).toContain('| other 3×9 | yes | **no** | no profile of this shape |');
   });
 });

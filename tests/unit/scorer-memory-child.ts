@@ -16,7 +16,8 @@ const [preset, B, T, backend] = [
 const quiet = pino({ level: 'silent' });
 await selectBackend(backend as 'tensorflow', { logger: quiet });
 const probe = await openProbeModel({ preset: { preset: preset as 'tiny', arch: 'llama', seed: 0 } });
-const estimate = batchActivationBytes(probe.model.config, B, T);
+// A trajectory of T scored positions has T + 1 tokens, and the bucketing charges a pass by its tokens.
+const estimate = batchActivationBytes(probe.model.config, B, T + 1);
 const scorer = new PrismScorer({
   model: probe.model,
   tokenizer: null,

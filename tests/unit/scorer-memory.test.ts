@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { presetConfig } from '../../src/model/config.ts';
 import { autoBatchBudgetBytes, batchActivationBytes, modelWeightBytes } from '../../src/scorer/memory.ts';
-import { splitIntoBuckets } from '../../src/scorer/buckets.ts';
+import { lengthBuckets, splitIntoBuckets } from '../../src/scorer/buckets.ts';
 import { initModel } from '../../src/model/llama.ts';
 import { BYTE_VOCAB_SIZE } from '../../src/tokenizer/byte.ts';
 import { scorerSection } from '../../src/config/scorer.ts';
@@ -82,5 +82,23 @@ describe('scorer memory budget (scorer.maxBatchMemoryMB)', () => {
         }
       }
     }
+  });
+
+  it('the scorer evens out its passes: no more passes than greedy, rows as equal as the caps allow', () => {
+    const c = presetConfig('small', 'llama', BYTE_VOCAB_SIZE);
+    const limits = { batchSize: 16, maxSeqLen: 8192, maxBatchBytes: 'auto' as const, weightBytes: modelWeightBytes(c), model: c };
+    const same = new Array<number>(16).fill(128);
+    const greedy = splitIntoBuckets(same, (t) => t, limits).map((b) => b.length);
+    const even = lengthBuckets(same, (t) => t, limits).map((b) => b.length);
+    expect(greedy).toEqual([13, 3]);
+    expect(even).toEqual([8, 8]);
+    // Mixed lengths: as many passes as greedy, every item once, sorted within and across passes.
+    const mixed = [900, 40, 3000, 128, 128, 2048, 77, 512, 4000, 64, 1500, 256, 700, 90, 1024, 333];
+    const passes = lengthBuckets(mixed, (t) => t, limits);
+    expect(passes.length).toBeLessThanOrEqual(lengthBuckets(mixed, (t) => t, { ...limits, batchSize: 16 }).length);
+    expect(passes.length).toBe(splitIntoBuckets([...mixed].sort((a, b) => a - b), (t) => t, limits).length);
+    expect(passes.flat()).toEqual([...mixed].sort((a, b) => a - b));
+    // A batchSize already met by every pass is left alone.
+    expect(lengthBuckets([5, 6, 7, 8], (t) => t, { ...limits, batchSize: 2 }).map((b) => b.length)).toEqual([2, 2]);
   });
 });

@@ -90,9 +90,10 @@ export async function generateReport(o: ReportOptions): Promise<ReportOutput> {
   // Hand-written sections (bench/hand-written/*.md) come last, so regenerating never drops them.
   const hand = handWrittenMarkdown(await readHandWritten(o.handWrittenDir ?? defaultHandWrittenDir()));
   // §9 (issue 14): where the scorer's time goes next to PyTorch, from bench/results/profile-*.json.
-  const profile = profileSection(await readProfileResults(o.resultsDir));
-  // §10 (issue 14): the PyTorch grid, from bench/results/torch-grid.json.
-  const grid = torchGridSection(await readTorchGrid(o.resultsDir));
+  const profiles = await readProfileResults(o.resultsDir);
+  const profile = profileSection(profiles);
+  // §10 (issue 14): the PyTorch grid, from bench/results/torch-grid.json, its misses pointing at §9.
+  const grid = torchGridSection(await readTorchGrid(o.resultsDir), profiles);
   const parts = [md.trimEnd(), gpu.trimEnd(), torchGpu.trimEnd(), hand.trimEnd(), profile, grid].filter(
     (x) => x !== '',
   );

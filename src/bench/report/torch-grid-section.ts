@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { RunMeta } from '../machine.ts';
+import type { ProfileResult } from '../profile.ts';
 import { gridTable, type GridRow } from '../torch-grid.ts';
 
 export interface TorchGridDoc {
@@ -33,8 +34,39 @@ function provenance(r: GridRow & { meta?: RunMeta }): string {
   );
 }
 
+/** Issue 14's targets: peak RSS at most 1.5× PyTorch's paper loop, throughput at least 1.0× its. */
+export const RSS_TARGET = 1.5;
+export const SPEED_TARGET = 1.0;
+
+/** For a row that misses the speed target: the op families ours spends most over PyTorch in its profile. */
+function whereTheTimeGoes(r: GridRow, profiles: readonly ProfileResult[]): string {
+  const p = profiles.find((x) => x.model.id === basename(r.model) && x.batch === r.batch && x.seq === r.seq);
+  if (p === undefined) return 'no profile of this shape';
+  const over = [...p.gap].filter((g) => g.deltaMs > 0).sort((a, b) => b.deltaMs - a.deltaMs).slice(0, 3);
+  const fused = p.gap.find((g) => g.name === 'attention' && g.torchMs > 0);
+  const parts = over.map((g) => `${g.name} +${g.deltaMs.toFixed(0)} ms`);
+  if (fused !== undefined) parts.push(`PyTorch's fused SDPA ${fused.torchMs.toFixed(0)} ms`);
+  return `§9 ${p.model.id} ${p.batch}×${p.seq} (${p.speedVsTorch.toFixed(2)}× there): ${parts.join(', ')}`;
+}
+
+/** One line per row: does it meet the targets, and for a speed miss, where its profile says the time goes. */
+export function gridVerdicts(rows: readonly GridRow[], profiles: readonly ProfileResult[]): string {
+  const mark = (ok: boolean): string => (ok ? 'yes' : '**no**');
+  return [
+    `| model B×T | RSS ≤ ${RSS_TARGET}× PyTorch | speed ≥ ${SPEED_TARGET.toFixed(1)}× PyTorch | where a speed miss goes (ours − PyTorch, per batch) |`,
+    '|---|---|---|---|',
+    ...rows.map((r) => {
+      const speedOk = r.speedVsTorch >= SPEED_TARGET;
+      return (
+        `| ${basename(r.model)} ${r.batch}×${r.seq} | ${mark(r.rssVsTorch <= RSS_TARGET)} | ${mark(speedOk)} | ` +
+        `${speedOk ? '' : whereTheTimeGoes(r, profiles)} |`
+      );
+    }),
+  ].join('\n');
+}
+
 /** The section's markdown; empty when there is no grid result. */
-export function torchGridSection(doc: TorchGridDoc | undefined): string {
+export function torchGridSection(doc: TorchGridDoc | undefined, profiles: readonly ProfileResult[] = []): string {
   if (doc === undefined || doc.rows.length === 0) return '';
   return [
     '## 10. PyTorch grid: memory and speed per model and shape (issue 14)',
@@ -48,6 +80,12 @@ export function torchGridSection(doc: TorchGridDoc | undefined): string {
     'each row’s two sides ran back to back in one command (provenance below).',
     '',
     gridTable(doc.rows),
+    '',
+    'Against issue 14’s targets; for a row below 1.0×, the op families where our profile of the same model',
+    'and shape (§9, `prism bench profile`) spends the most over PyTorch’s, and PyTorch’s fused attention',
+    'kernel time, which tfjs has no counterpart for (ours runs attention as matmuls, softmax and elementwise ops):',
+    '',
+    gridVerdicts(doc.rows, profiles),
     '',
     ...doc.rows.map(provenance),
   ].join('\n');
