@@ -9,6 +9,7 @@ export const BENCH_ERROR_CODES = [
   'RESULTS_INVALID', // a result file is not JSON of a known kind/version
   'TORCH_UNAVAILABLE', // no python with torch + transformers (see bench/pytorch/README.md)
   'PLOT_FAILED', // vega/resvg could not render a figure
+  'SHAPE_UNSUPPORTED', // a grid shape the model cannot score whole (T over max_position_embeddings)
 ] as const;
 export type BenchErrorCode = (typeof BENCH_ERROR_CODES)[number];
 

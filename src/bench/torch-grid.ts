@@ -112,8 +112,23 @@ async function torchWithPeak(
   }
 }
 
-async function vocabOf(dir: string): Promise<number> {
-  const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { vocab_size: number };
+/**
+ * The folder's vocabulary size; refuses a T over its max_position_embeddings, where our scorer would
+ * truncate (scorer.maxSeqLen is capped at the model limit) while transformers scores every position,
+ * so the two sides would not do the same work.
+ */
+async function vocabFor(dir: string, seq: number): Promise<number> {
+  const cfg = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as {
+    vocab_size: number;
+    max_position_embeddings?: number;
+  };
+  const maxPos = cfg.max_position_embeddings ?? Number.POSITIVE_INFINITY;
+  if (seq > maxPos)
+    throw new BenchError(
+      'SHAPE_UNSUPPORTED',
+      `T ${seq} is over ${basename(dir)}'s max_position_embeddings ${maxPos}: our scorer would truncate while PyTorch ` +
+        'would not; raise max_position_embeddings in its config.json (RoPE has no learned positions) or drop the row',
+    );
   return cfg.vocab_size;
 }
 
@@ -121,7 +136,7 @@ async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridR
   const dir = await mkdtemp(join(tmpdir(), 'prism-grid-'));
   try {
     const idsPath = join(dir, 'ids.json');
-    await writeFile(idsPath, JSON.stringify(exportSequences(c.batch, c.seq, await vocabOf(c.model))));
+    await writeFile(idsPath, JSON.stringify(exportSequences(c.batch, c.seq, await vocabFor(c.model, c.seq))));
     o.logger.info({ ...c }, 'torch grid: tfjs side');
     const ours: ScorerBenchResult = await oursAt(
       o.threads,

@@ -60,9 +60,11 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(md).toContain('| broken |');
     expect(md).toContain('failed: ours: out of memory');
     expect(md).toContain('- broken');
+    // One line per row in the grid table and one in the verdict table.
     expect(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| model')).length).toBe(
-      doc!.rows.length + 1,
+      2 * (doc!.rows.length + 1),
     );
+    expect(md).toContain('| broken');
   });
 
   it('marks each row against the targets and points a speed miss at the profile of its shape', async () => {
