@@ -2,12 +2,11 @@ import type { Kafka } from 'kafkajs';
 import type { Counter } from 'prom-client';
 import { selectBackend } from '../src/backend/index.ts';
 import type { ProbeConfig } from '../src/config/probe.ts';
-import { maxBatchBytesOf, scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
+import { scorerSection, type ScorerConfig } from '../src/config/scorer.ts';
 import type { Logger } from '../src/log.ts';
 import type { LlamaModel } from '../src/model/llama.ts';
 import type { SchemaRegistry } from '../src/schemas/registry.ts';
-import { openProbeModel, type ProbeIdentity } from '../src/scorer-host/open.ts';
-import { PrismScorer } from '../src/scorer/prism-scorer.ts';
+import { buildPrismScorer, openProbeModel, type ProbeIdentity } from '../src/scorer-host/open.ts';
 import type { TurnTokenizer } from '../src/tokenizer/types.ts';
 import {
   awaitCatchUp,
@@ -61,21 +60,12 @@ export async function openFollowingScorer(
 
   const backend = await selectBackend(cfg.backend, { logger: log });
   const base = await openProbeModel({ modelDir: cfg.modelDir });
-  const makeScorer = (model: LlamaModel, tokenizer: TurnTokenizer | null, id: ProbeIdentity) =>
-    new PrismScorer({
-      model,
-      tokenizer,
-      ...id,
-      backend: backend.kind,
-      maxSeqLen: cfg.maxSeqLen,
-      maxTokens: deps.maxTokens,
-      batchSize: cfg.batchSize,
-      maxBatchBytes: maxBatchBytesOf(cfg.maxBatchMemoryMB),
-      emitNorms: cfg.emitNorms,
-      path: cfg.path,
-      normMethod: cfg.normMethod,
-      logger: log,
-    });
+  // The shared builder (scorer-host/open.ts): every scorer.* key applies in follow mode as in prism run.
+  const makeScorer = (model: LlamaModel, tokenizer: TurnTokenizer | null, identity: ProbeIdentity) =>
+    buildPrismScorer(
+      { model, tokenizer, identity },
+      { cfg, backend: backend.kind, maxTokens: deps.maxTokens, logger: log },
+    );
   const initial = makeScorer(base.model, base.tokenizer, {
     probeModelId: cfg.probeModelId ?? base.identity.probeModelId,
     probeModelVersion: cfg.probeModelVersion ?? base.identity.probeModelVersion,
