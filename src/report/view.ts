@@ -33,7 +33,9 @@ export function histogram(
   const sft = new Array<number>(bins).fill(0);
   const rl = new Array<number>(bins).fill(0);
   for (const { score, route } of finite) {
-    const i = Math.min(bins - 1, Math.floor((score - lo) / width));
+    // A span of a few subnormals makes width 0: (lo − lo) / 0 is NaN, which must still land in bin 0.
+    const raw = Math.floor((score - lo) / width);
+    const i = Number.isNaN(raw) ? 0 : Math.max(0, Math.min(bins - 1, raw));
     (route === 'RL' ? rl : sft)[i]++;
   }
   return { edges, sft, rl };

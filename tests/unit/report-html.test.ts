@@ -66,6 +66,18 @@ describe('histogram', () => {
     );
   });
 
+  it('counts scores a few subnormals apart (bin width 0) once each', () => {
+    const h = histogram(
+      [
+        { score: 0, route: 'SFT' },
+        { score: 5e-324, route: 'RL' },
+      ],
+      null,
+    );
+    expect(h.sft.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(h.rl.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
   it('skips non-finite scores and returns no bins for no data', () => {
     expect(histogram([{ score: Number.NaN, route: 'RL' }], 1)).toEqual({ edges: [], sft: [], rl: [] });
     const h = histogram(
