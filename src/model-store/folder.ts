@@ -4,7 +4,8 @@
  * checked against the shapes the config implies (the checks are src/model/hf-folder.ts's; this
  * module only reads and writes the files).
  */
-import { readFile, writeFile, mkdir, access, rename } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, access, rename, open, type FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.ts';
 import { ModelError } from '../model/errors.ts';
@@ -19,9 +20,17 @@ import {
   shardNames,
   specsByFile,
   takeTensors,
+  checkEntry,
   type ModelFolder,
 } from '../model/hf-folder.ts';
-import { parseSafetensors } from '../model/safetensors.ts';
+import {
+  decodeTensor,
+  headerLength,
+  parseHeader,
+  parseSafetensors,
+  type HeaderEntry,
+} from '../model/safetensors.ts';
+import type { WeightSource } from '../model/weights.ts';
 
 export type { ModelFolder } from '../model/hf-folder.ts';
 
@@ -105,4 +114,82 @@ export async function writeModelFolder(
   const configPath = join(dir, CONFIG_FILE);
   await writeFile(`${configPath}.tmp`, encoded.config);
   await rename(`${configPath}.tmp`, configPath);
+}
+
+/** A folder's weights read one tensor at a time (`get`), for as long as the files are open. */
+export interface OpenedWeights {
+  config: ModelConfig;
+  weights: WeightSource;
+  close(): Promise<void>;
+}
+
+interface OpenFile {
+  handle: FileHandle;
+  entries: Map<string, HeaderEntry>;
+  dataStart: number;
+}
+
+async function openWeightFile(path: string): Promise<OpenFile> {
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const first8 = new Uint8Array(8);
+    await handle.read(first8, 0, 8, 0);
+    const json = new Uint8Array(headerLength(first8, size, path));
+    await handle.read(json, 0, json.byteLength, 8);
+    const { entries, dataStart } = parseHeader(json, size, path);
+    return { handle, entries, dataStart };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Reads bytes [from, from + n) of an open file into a fresh buffer (in pieces: one read is < 2 GiB). */
+function readRange(fd: number, from: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n;) {
+    const got = readSync(fd, out, at, Math.min(n - at, 2 ** 30), from + at);
+    if (got === 0) throw new ModelError('SAFETENSORS_CORRUPT', `unexpected end of file at byte ${from + at}`);
+    at += got;
+  }
+  return out;
+}
+
+/**
+ * Opens a folder's weights for a model to take tensor by tensor: headers are read and every tensor the
+ * config needs is checked (name, shape) now; `get` reads and decodes one tensor's bytes from its file.
+ * Unlike readModelFolder, no shard is ever held whole in memory, and a tensor's bytes can be collected
+ * as soon as the model has taken them, so loading peaks near the model's own size.
+ */
+export async function openModelWeights(dir: string): Promise<OpenedWeights> {
+  const config = await readModelConfig(dir);
+  const { owner } = await weightFiles(dir);
+  const byFile = specsByFile(config, owner, dir);
+  const files = new Map<string, OpenFile>();
+  const close = async (): Promise<void> => {
+    await Promise.all([...files.values()].map((f) => f.handle.close()));
+    files.clear();
+  };
+  try {
+    for (const [path, wanted] of byFile) {
+      const f = await openWeightFile(path);
+      files.set(path, f);
+      for (const s of wanted) checkEntry(f.entries, s, path);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const weights: WeightSource = {
+    get(name: string): Float32Array | undefined {
+      const path = owner(name);
+      const f = path === undefined ? undefined : files.get(path);
+      const e = f?.entries.get(name);
+      if (f === undefined || e === undefined) return undefined;
+      const bytes = readRange(f.handle.fd, f.dataStart + e.begin, e.end - e.begin);
+      return decodeTensor(bytes, e.dtype, `${path}: tensor "${name}"`, true);
+    },
+  };
+  return { config, weights, close };
 }

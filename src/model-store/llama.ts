@@ -3,11 +3,17 @@ import { copyFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOKENIZER_FILES } from '../model/hf-folder.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { readModelFolder, writeModelFolder } from './folder.ts';
+import { openModelWeights, writeModelFolder } from './folder.ts';
+import { collectGarbage } from './collect-garbage.ts';
 
 export async function loadModel(dir: string): Promise<LlamaModel> {
-  const { config, weights } = await readModelFolder(dir);
-  return new LlamaModel(config, weights, dir);
+  const opened = await openModelWeights(dir);
+  try {
+    return new LlamaModel(opened.config, opened.weights, dir);
+  } finally {
+    await opened.close();
+    collectGarbage();
+  }
 }
 
 /** Writes config.json + fp32 model.safetensors (+ tokenizer files of the source folder, if any). */

@@ -5,7 +5,7 @@
  */
 import { parseModelConfig, configToJson, type ModelConfig } from './config.ts';
 import { ModelError } from './errors.ts';
-import { encodeSafetensors, type SafetensorsFile } from './safetensors.ts';
+import { encodeSafetensors, type HeaderEntry, type SafetensorsFile } from './safetensors.ts';
 import { weightSpecs, type WeightSpec } from './weights.ts';
 
 export const CONFIG_FILE = 'config.json';
@@ -75,6 +75,19 @@ export function specsByFile(
   return byFile;
 }
 
+/** Checks that `entries` (one weight file's header) holds tensor `s` with the shape the config implies. */
+export function checkEntry(entries: ReadonlyMap<string, HeaderEntry>, s: WeightSpec, file: string): void {
+  const e = entries.get(s.name);
+  if (!e)
+    throw new ModelError('MISSING_TENSOR', `${file}: tensor "${s.name}" is missing (needed by config.json)`);
+  if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) {
+    throw new ModelError(
+      'SHAPE_MISMATCH',
+      `${file}: tensor "${s.name}" has shape [${e.shape.join(', ')}], config.json implies [${s.shape.join(', ')}]`,
+    );
+  }
+}
+
 /** Copies the `wanted` tensors of one parsed weight file into `into` (fp32), checking names and shapes. */
 export function takeTensors(
   st: SafetensorsFile,
@@ -83,18 +96,7 @@ export function takeTensors(
   into: Map<string, Float32Array>,
 ): void {
   for (const s of wanted) {
-    const e = st.entries.get(s.name);
-    if (!e)
-      throw new ModelError(
-        'MISSING_TENSOR',
-        `${file}: tensor "${s.name}" is missing (needed by config.json)`,
-      );
-    if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) {
-      throw new ModelError(
-        'SHAPE_MISMATCH',
-        `${file}: tensor "${s.name}" has shape [${e.shape.join(', ')}], config.json implies [${s.shape.join(', ')}]`,
-      );
-    }
+    checkEntry(st.entries, s, file);
     into.set(s.name, st.read(s.name));
   }
 }

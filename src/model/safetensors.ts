@@ -41,24 +41,35 @@ function corrupt(file: string, message: string): ModelError {
   return new ModelError('SAFETENSORS_CORRUPT', `${file}: ${message}`);
 }
 
-/** Parses a whole safetensors file held in memory. Tensor data is decoded lazily by `read`. */
-export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): SafetensorsFile {
-  if (buf.byteLength < 8) throw corrupt(file, 'shorter than the 8-byte header length');
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = view.getBigUint64(0, true);
-  if (n > BigInt(Math.min(MAX_HEADER, buf.byteLength - 8)))
+/** The header of a safetensors file: its metadata and where each tensor's bytes lie. */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  entries: Map<string, HeaderEntry>;
+  /** Byte offset of the data section in the file (8 + header length). */
+  dataStart: number;
+}
+
+/** The JSON header's length from a file's first 8 bytes, checked against the file's size. */
+export function headerLength(first8: Uint8Array, fileBytes: number, file = '<buffer>'): number {
+  if (first8.byteLength < 8 || fileBytes < 8) throw corrupt(file, 'shorter than the 8-byte header length');
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(Math.min(MAX_HEADER, fileBytes - 8)))
     throw corrupt(file, `header length ${n} exceeds the file`);
-  const headerLen = Number(n);
+  return Number(n);
+}
+
+/** Parses the JSON header (`json`: its bytes) of a file of `fileBytes` bytes, checking every entry. */
+export function parseHeader(json: Uint8Array, fileBytes: number, file = '<buffer>'): SafetensorsHeader {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder().decode(json));
   } catch (err) {
     throw corrupt(file, `header is not JSON (${(err as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     throw corrupt(file, 'header is not an object');
-  const dataStart = 8 + headerLen;
-  const dataLen = buf.byteLength - dataStart;
+  const dataStart = 8 + json.byteLength;
+  const dataLen = fileBytes - dataStart;
   const entries = new Map<string, HeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
@@ -66,32 +77,43 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
       metadata = (v ?? {}) as Record<string, string>;
       continue;
     }
-    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const offsets = e.data_offsets;
-    if (
-      typeof e.dtype !== 'string' ||
-      !Array.isArray(e.shape) ||
-      !e.shape.every((d) => Number.isInteger(d) && d >= 0) ||
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((o) => Number.isInteger(o))
-    ) {
-      throw corrupt(file, `tensor "${name}" has a malformed header entry`);
-    }
-    const [begin, end] = offsets as [number, number];
-    const shape = e.shape as number[];
-    if (begin < 0 || end < begin || end > dataLen)
-      throw corrupt(file, `tensor "${name}" lies outside the data section`);
-    const width = BYTES[e.dtype];
-    const numel = shape.reduce((a, b) => a * b, 1);
-    if (width !== undefined && end - begin !== numel * width) {
-      throw corrupt(
-        file,
-        `tensor "${name}" has ${end - begin} bytes, expected ${numel * width} for ${e.dtype}[${shape.join(',')}]`,
-      );
-    }
-    entries.set(name, { dtype: e.dtype, shape, begin, end });
+    entries.set(name, headerEntry(name, v, dataLen, file));
   }
+  return { metadata, entries, dataStart };
+}
+
+function headerEntry(name: string, v: unknown, dataLen: number, file: string): HeaderEntry {
+  const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const offsets = e.data_offsets;
+  if (
+    typeof e.dtype !== 'string' ||
+    !Array.isArray(e.shape) ||
+    !e.shape.every((d) => Number.isInteger(d) && d >= 0) ||
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isInteger(o))
+  ) {
+    throw corrupt(file, `tensor "${name}" has a malformed header entry`);
+  }
+  const [begin, end] = offsets as [number, number];
+  const shape = e.shape as number[];
+  if (begin < 0 || end < begin || end > dataLen)
+    throw corrupt(file, `tensor "${name}" lies outside the data section`);
+  const width = BYTES[e.dtype];
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (width !== undefined && end - begin !== numel * width) {
+    throw corrupt(
+      file,
+      `tensor "${name}" has ${end - begin} bytes, expected ${numel * width} for ${e.dtype}[${shape.join(',')}]`,
+    );
+  }
+  return { dtype: e.dtype, shape, begin, end };
+}
+
+/** Parses a whole safetensors file held in memory. Tensor data is decoded lazily by `read`. */
+export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): SafetensorsFile {
+  const headerLen = headerLength(buf.subarray(0, 8), buf.byteLength, file);
+  const { metadata, entries, dataStart } = parseHeader(buf.subarray(8, 8 + headerLen), buf.byteLength, file);
   return {
     file,
     metadata,
@@ -99,13 +121,24 @@ export function parseSafetensors(buf: Uint8Array, file = '<buffer>'): Safetensor
     read(name: string): Float32Array {
       const e = entries.get(name);
       if (!e) throw new ModelError('MISSING_TENSOR', `${file}: no tensor "${name}"`);
-      return decode(
+      return decodeTensor(
         buf.subarray(dataStart + e.begin, dataStart + e.end),
         e.dtype,
         `${file}: tensor "${name}"`,
       );
     },
   };
+}
+
+/**
+ * One tensor's bytes as float32. `owned`: the bytes are a fresh buffer nobody else uses (read from the
+ * file for this tensor alone), so F32 data starting at offset 0 is viewed, not copied.
+ */
+export function decodeTensor(bytes: Uint8Array, dtype: string, what: string, owned = false): Float32Array {
+  if (owned && dtype === 'F32' && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    return new Float32Array(bytes.buffer as ArrayBuffer);
+  }
+  return decode(bytes, dtype, what);
 }
 
 function decode(bytes: Uint8Array, dtype: string, what: string): Float32Array {

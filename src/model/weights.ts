@@ -9,6 +9,14 @@ export type Projection = (typeof PROJECTIONS)[number];
 
 export type WeightKind = 'embedding' | 'linear' | 'bias' | 'norm';
 
+/**
+ * Where a model's float32 weights come from, by HF name: a Map, or a reader that decodes each tensor from
+ * its file only when asked (src/model-store: a model is then never held twice, as file bytes and tensors).
+ */
+export interface WeightSource {
+  get(name: string): Float32Array | undefined;
+}
+
 export interface WeightSpec {
   name: string;
   shape: number[];

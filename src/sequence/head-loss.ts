@@ -82,16 +82,23 @@ export function chunkedHeadLoss(
       const grads: tf.Tensor[] = [];
       for (let at = 0; at < M; at += step) {
         const end = Math.min(M, at + step);
-        const idx = tf.tensor1d(p.rows.subarray(at, end), 'int32');
-        const tok = tf.tensor1d(p.tokens.subarray(at, end), 'int32');
-        const w = tf.tensor2d(p.weights.subarray(at, end), [end - at, 1]);
-        const h = tf.gather(h2, idx);
-        const wt = tf.gather(head, tok); // W[target] [c, d]
-        const z = tf.matMul(h, head, false, true); // [c, V]
-        const lse = tf.logSumExp(z, 1, true); // [c, 1]
-        nlls.push(tf.sub(tf.reshape(lse, [-1]), tf.sum(tf.mul(h, wt), 1)));
-        const probs = tf.exp(tf.sub(z, lse));
-        grads.push(tf.mul(tf.sub(tf.matMul(probs, head), wt), w));
+        // A tidy per chunk: its [c, V] logits and probabilities are freed before the next chunk's exist.
+        const [nll, grad] = tf.tidy(() => {
+          const idx = tf.tensor1d(p.rows.subarray(at, end), 'int32');
+          const tok = tf.tensor1d(p.tokens.subarray(at, end), 'int32');
+          const w = tf.tensor2d(p.weights.subarray(at, end), [end - at, 1]);
+          const h = tf.gather(h2, idx);
+          const wt = tf.gather(head, tok); // W[target] [c, d]
+          const z = tf.matMul(h, head, false, true); // [c, V]
+          const lse = tf.logSumExp(z, 1, true); // [c, 1]
+          const probs = tf.exp(tf.sub(z, lse));
+          return [
+            tf.sub(tf.reshape(lse, [-1]), tf.sum(tf.mul(h, wt), 1)),
+            tf.mul(tf.sub(tf.matMul(probs, head), wt), w),
+          ];
+        });
+        nlls.push(nll);
+        grads.push(grad);
       }
       if (M === 0) {
         save([tf.zeros([B, T, d])]);

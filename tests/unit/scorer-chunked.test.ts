@@ -88,6 +88,22 @@ describe.each(['cpu', 'wasm'])('memory-lean paths on the %s backend', (backend) 
     tf.dispose([hidden, head, tIds, tMask, dy, lossChunked, lossFull, a.value, a.grad, b.value, b.grad]);
   });
 
+  it('the chunked head frees each chunk before the next: its peak is a few chunks, not all of them', async () => {
+    const [B, T, d, V] = [2, 64, 8, 1000];
+    const hidden = tf.randomNormal([B, T, d], 0, 1, 'float32', 5) as tf.Tensor3D;
+    const head = tf.randomNormal([V, d], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const targetIds = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % V);
+    const targetMask = new Float32Array(B * T).fill(1);
+    const bytes = 4 * 4 * V; // 4 target rows per chunk: 32 chunks
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(() => {
+      tf.dispose(chunkedHeadLoss(hidden, head, { B, T, targetIds, targetMask }, bytes));
+    });
+    // Every chunk's logits together would be B·T·V floats; one chunk's tensors are a few times `bytes`.
+    expect(info.peakBytes - before).toBeLessThan(8 * bytes);
+    tf.dispose([hidden, head]);
+  });
+
   it('blocked attention with its own gradient equals autodiff through softmax', () => {
     const N = 2;
     const rep = 2;
@@ -113,9 +129,9 @@ describe.each(['cpu', 'wasm'])('memory-lean paths on the %s backend', (backend) 
       attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, mask, { blockBytes: twoRows }),
     )([q, k, v]);
     const ref = objective(plain)([q, k, v]);
-    expect(maxRel(attention(q, k, v, mask, { blockBytes: twoRows }).dataSync(), plain(q, k, v).dataSync())).toBeLessThan(
-      1e-5,
-    );
+    expect(
+      maxRel(attention(q, k, v, mask, { blockBytes: twoRows }).dataSync(), plain(q, k, v).dataSync()),
+    ).toBeLessThan(1e-5);
     // Relative to each gradient's scale: exact zeros (the first query row's dq) come out as ±1e-8 when
     // D = rowsum(dO ⊙ O) is formed from the output rather than from the probabilities.
     ours.forEach((g, i) => {
