@@ -15,6 +15,7 @@ import { selectBackend } from '../backend/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ScorerBenchResult } from '../scorer-host/bench.ts';
+import { measureCeiling } from './ceiling/ceiling.ts';
 import { BenchError } from './errors.ts';
 import { repoRoot } from './paths.ts';
 import {
@@ -49,6 +50,12 @@ export interface GridRow extends GridConfig {
   rssVsTorch: number;
   /** Largest relative norm difference (only with --check). */
   maxRelNormDiff: number | null;
+  /** Our chosen path's counted GFLOP/s (src/scorer/flops.ts) and this machine's fp32 matmul ceiling, measured
+   *  once per grid run (src/bench/ceiling); absent in rows from before they were recorded. */
+  oursGflopPerSec?: number;
+  ceilingGflops?: number;
+  /** auto's calibration on this batch: both paths' wall time (absent for one-trajectory batches). */
+  calibration?: { batchedMs: number; perTrajectoryMs: number };
   error?: string;
 }
 
@@ -132,7 +139,12 @@ async function vocabFor(dir: string, seq: number): Promise<number> {
   return cfg.vocab_size;
 }
 
-async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridRow> {
+async function one(
+  o: GridOptions,
+  python: string,
+  c: GridConfig,
+  ceilingGflops: number | undefined,
+): Promise<GridRow> {
   const dir = await mkdtemp(join(tmpdir(), 'prism-grid-'));
   try {
     const idsPath = join(dir, 'ids.json');
@@ -162,9 +174,34 @@ async function one(o: GridOptions, python: string, c: GridConfig): Promise<GridR
       torchPeakRssMB: t.peakMB,
       rssVsTorch: (ours.peakRssMB ?? Number.NaN) / t.peakMB,
       maxRelNormDiff: maxRel,
+      oursGflopPerSec: autoRow?.gflopPerSec ?? Number.NaN,
+      ...(ceilingGflops === undefined ? {} : { ceilingGflops }),
+      ...(ours.calibration === undefined
+        ? {}
+        : {
+            calibration: {
+              batchedMs: ours.calibration.batchedMs,
+              perTrajectoryMs: ours.calibration.perTrajectoryMs,
+            },
+          }),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The fp32 matmul ceiling at the grid's thread count, once per run; undefined (logged) where it cannot be measured. */
+async function gridCeiling(o: GridOptions): Promise<number | undefined> {
+  try {
+    const c = await measureCeiling({ threads: o.threads, logger: o.logger });
+    o.logger.info(
+      { gflops: c.gflops, method: c.method, threads: c.threads },
+      'torch grid: fp32 matmul ceiling',
+    );
+    return c.gflops;
+  } catch (err) {
+    o.logger.warn({ err: errorMessage(err) }, 'torch grid: fp32 matmul ceiling not measured');
+    return undefined;
   }
 }
 
@@ -173,10 +210,11 @@ export async function runTorchGrid(o: GridOptions): Promise<GridRow[]> {
   const python = torchPython(o.python);
   // The --check cross-check scores in this process: on the same backend as the children, not tfjs's default.
   if (o.check) await selectBackend(o.backend, { logger: o.logger });
+  const ceiling = await gridCeiling(o);
   const rows: GridRow[] = [];
   for (const c of o.configs) {
     try {
-      rows.push(await one(o, python, c));
+      rows.push(await one(o, python, c, ceiling));
     } catch (err) {
       o.logger.error({ ...c, err: errorMessage(err) }, 'torch grid: configuration failed');
       rows.push({
@@ -201,12 +239,20 @@ export async function runTorchGrid(o: GridOptions): Promise<GridRow[]> {
 export function gridTable(rows: readonly GridRow[]): string {
   const f = (v: number, d = 2): string => (Number.isFinite(v) ? v.toFixed(d) : '—');
   const gb = (mb: number): string => (Number.isFinite(mb) ? (mb / 1024).toFixed(2) : '—');
+  const share = (r: GridRow): string =>
+    r.oursGflopPerSec === undefined || !Number.isFinite(r.oursGflopPerSec)
+      ? '—'
+      : `${r.oursGflopPerSec.toFixed(1)}${r.ceilingGflops === undefined ? '' : ` (${((100 * r.oursGflopPerSec) / r.ceilingGflops).toFixed(1)} % of ${r.ceilingGflops.toFixed(0)})`}`;
+  const calib = (r: GridRow): string =>
+    r.calibration === undefined
+      ? '—'
+      : `${(r.calibration.perTrajectoryMs / r.calibration.batchedMs).toFixed(2)}×`;
   return [
-    '| model | params | B×T | threads | ours path (auto) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
+        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
     ),
   ].join('\n');
 }

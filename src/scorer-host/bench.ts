@@ -16,7 +16,7 @@ import { flopModel } from '../scorer/flops.ts';
 import { referenceNorms, trainingStepGrads } from '../scorer/norms.ts';
 import { openProbeModel, type OpenedProbe, type ProbeSource } from './open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
-import type { ScorerPath } from '../scorer/path.ts';
+import type { Calibration, ScorerPath } from '../scorer/path.ts';
 
 /**
  * `prism bench scorer`: on one synthetic micro-batch, times every way of getting PRISM scores
@@ -63,6 +63,8 @@ export interface ScorerBenchResult {
   reps: number;
   rows: BenchRow[];
   chosenPath: ScorerPath | undefined;
+  /** The `auto` row's calibration: both paths timed on the first batch (absent for one-trajectory batches). */
+  calibration?: Calibration;
   /** Reference wall time / chosen (auto) wall time. */
   speedupVsReference: number;
   /** The same in CPU time. */
@@ -176,7 +178,9 @@ function wants(ctx: BenchContext, name: BenchRow['name']): boolean {
 }
 
 /** The PRISM scorer's rows: batched, per-trajectory and what `auto` picks (after its calibration batch). */
-async function scorerRows(ctx: BenchContext): Promise<{ rows: BenchRow[]; chosen: ScorerPath | undefined }> {
+async function scorerRows(
+  ctx: BenchContext,
+): Promise<{ rows: BenchRow[]; chosen: ScorerPath | undefined; calibration?: Calibration }> {
   const { opts, probe, trajs, flops } = ctx;
   const scorer = (path: 'batched' | 'per-trajectory' | 'auto'): PrismScorer =>
     new PrismScorer({
@@ -200,17 +204,19 @@ async function scorerRows(ctx: BenchContext): Promise<{ rows: BenchRow[]; chosen
     rows.push(benchRow(ctx, path, timing, path === 'batched' ? flops.batched : flops.perTrajectory));
   }
   let chosen: ScorerPath | undefined;
+  let calibration: Calibration | undefined;
   if (wants(ctx, 'auto')) {
     const auto = scorer('auto');
     await auto.scoreBatch(trajs); // calibration batch (times both paths itself)
     // One trajectory per batch never calibrates: it always takes the per-trajectory path (path.ts).
     chosen = auto.path ?? (opts.batch === 1 ? 'per-trajectory' : undefined);
+    calibration = auto.calibration;
     const timing = await timeIt(opts.reps, () => auto.scoreBatch(trajs), false);
     rows.push(
       benchRow(ctx, 'auto', timing, chosen === 'batched' ? flops.batched : flops.perTrajectory, chosen),
     );
   }
-  return { rows, chosen };
+  return { rows, chosen, ...(calibration === undefined ? {} : { calibration }) };
 }
 
 /** The paper's loop: one full backward per trajectory (every weight), then the per-matrix norms. */
@@ -253,7 +259,7 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
   const model: LlamaModel = probe.model;
   try {
     const ctx = benchContext(opts, backend, probe);
-    const { rows, chosen } = await scorerRows(ctx);
+    const { rows, chosen, calibration } = await scorerRows(ctx);
     const ref = wants(ctx, 'reference') ? await referenceRow(ctx) : undefined;
     if (ref !== undefined) rows.push(ref);
     if (wants(ctx, 'train-step')) rows.push(await trainStepRow(ctx));
@@ -274,6 +280,7 @@ async function benchOne(choice: BackendChoice, opts: ScorerBenchOptions): Promis
       reps: opts.reps,
       rows,
       chosenPath: chosen,
+      ...(calibration === undefined ? {} : { calibration }),
       speedupVsReference: (ref?.ms ?? Number.NaN) / (autoRow?.ms ?? Number.NaN),
       speedupVsReferenceCpu: (ref?.cpuMs ?? Number.NaN) / (autoRow?.cpuMs ?? Number.NaN),
       peakRssMB: process.resourceUsage().maxRSS / 1024,

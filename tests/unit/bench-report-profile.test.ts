@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { profileSection, readProfileResults } from '../../src/bench/report/profile-section.ts';
 import { generateReport } from '../../src/bench/report/report.ts';
 import { gridVerdicts, readTorchGrid, torchGridSection } from '../../src/bench/report/torch-grid-section.ts';
+import { gridTable } from '../../src/bench/torch-grid.ts';
 
 const RESULTS = join(import.meta.dirname, '..', '..', 'bench', 'results');
 
@@ -29,7 +30,10 @@ describe('BENCHMARKS §9 from bench/results/profile-*.json', () => {
       copyFileSync(join(RESULTS, 'torch-grid.json'), join(dir, 'torch-grid.json'));
       copyFileSync(join(RESULTS, 'scorer-sweep.json'), join(dir, 'scorer-sweep.json'));
       const [first] = await readProfileResults(RESULTS);
-      writeFileSync(join(dir, `profile-${first.model.id}-${first.batch}x${first.seq}.json`), JSON.stringify(first));
+      writeFileSync(
+        join(dir, `profile-${first.model.id}-${first.batch}x${first.seq}.json`),
+        JSON.stringify(first),
+      );
       const out = join(dir, 'BENCHMARKS.md');
       await generateReport({ resultsDir: dir, out, plots: false, handWrittenDir: join(dir, 'none') });
       const text = readFileSync(out, 'utf8');
@@ -67,16 +71,46 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(md).toContain('| broken');
   });
 
+  it('shows each row’s share of the fp32 matmul ceiling and auto’s batched-vs-per-trajectory timing when recorded', async () => {
+    const doc = await readTorchGrid(RESULTS);
+    const base = doc!.rows[0]!;
+    const { calibration: _c, ceilingGflops: _g, oursGflopPerSec: _o, ...bare } = base;
+    const measured = {
+      ...bare,
+      model: '/m/measured',
+      oursGflopPerSec: 50,
+      ceilingGflops: 200,
+      calibration: { batchedMs: 1000, perTrajectoryMs: 2500 },
+    };
+    const older = { ...bare, model: '/m/older' };
+    const table = gridTable([measured, older]);
+    const cells = (name: string): string[] =>
+      (table.split('\n').find((l) => l.startsWith(`| ${name} |`)) ?? '').split(' | ');
+    expect(cells('measured')[5]).toBe('2.50×');
+    expect(cells('measured')[9]).toBe('50.0 (25.0 % of 200)');
+    expect(cells('older')[5]).toBe('—');
+    expect(cells('older')[9]).toBe('—');
+  });
+
   it('marks each row against the targets and points a speed miss at the profile of its shape', async () => {
     const doc = await readTorchGrid(RESULTS);
     const [p] = await readProfileResults(RESULTS);
     const base = doc!.rows[0]!;
-    const slow = { ...base, model: `/m/${p.model.id}`, batch: p.batch, seq: p.seq, speedVsTorch: 0.5, rssVsTorch: 1.2 };
+    const slow = {
+      ...base,
+      model: `/m/${p.model.id}`,
+      batch: p.batch,
+      seq: p.seq,
+      speedVsTorch: 0.5,
+      rssVsTorch: 1.2,
+    };
     const heavy = { ...base, model: '/m/other', batch: 3, seq: 7, speedVsTorch: 1.2, rssVsTorch: 2 };
     const unprofiled = { ...base, model: '/m/other', batch: 3, seq: 9, speedVsTorch: 0.9, rssVsTorch: 1 };
     const md = gridVerdicts([slow, heavy, unprofiled], [p]);
     const worst = [...p.gap].sort((a, b) => b.deltaMs - a.deltaMs)[0];
-    expect(md).toContain(`| ${p.model.id} ${p.batch}×${p.seq} | yes | **no** | §9 ${p.model.id} ${p.batch}×${p.seq}`);
+    expect(md).toContain(
+      `| ${p.model.id} ${p.batch}×${p.seq} | yes | **no** | §9 ${p.model.id} ${p.batch}×${p.seq}`,
+    );
     expect(md).toContain(`${worst.name} +${worst.deltaMs.toFixed(0)} ms`);
     expect(md).toContain('| other 3×7 | **no** | yes |  |');
     expect(md).toContain('| other 3×9 | yes | **no** | no profile of this shape |');

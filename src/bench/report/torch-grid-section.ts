@@ -42,7 +42,10 @@ export const SPEED_TARGET = 1.0;
 function whereTheTimeGoes(r: GridRow, profiles: readonly ProfileResult[]): string {
   const p = profiles.find((x) => x.model.id === basename(r.model) && x.batch === r.batch && x.seq === r.seq);
   if (p === undefined) return 'no profile of this shape';
-  const over = [...p.gap].filter((g) => g.deltaMs > 0).sort((a, b) => b.deltaMs - a.deltaMs).slice(0, 3);
+  const over = [...p.gap]
+    .filter((g) => g.deltaMs > 0)
+    .sort((a, b) => b.deltaMs - a.deltaMs)
+    .slice(0, 3);
   const fused = p.gap.find((g) => g.name === 'attention' && g.torchMs > 0);
   const parts = over.map((g) => `${g.name} +${g.deltaMs.toFixed(0)} ms`);
   if (fused !== undefined) parts.push(`PyTorch's fused SDPA ${fused.torchMs.toFixed(0)} ms`);
@@ -66,7 +69,10 @@ export function gridVerdicts(rows: readonly GridRow[], profiles: readonly Profil
 }
 
 /** The section's markdown; empty when there is no grid result. */
-export function torchGridSection(doc: TorchGridDoc | undefined, profiles: readonly ProfileResult[] = []): string {
+export function torchGridSection(
+  doc: TorchGridDoc | undefined,
+  profiles: readonly ProfileResult[] = [],
+): string {
   if (doc === undefined || doc.rows.length === 0) return '';
   return [
     '## 10. PyTorch grid: memory and speed per model and shape (issue 14)',
@@ -78,6 +84,10 @@ export function torchGridSection(doc: TorchGridDoc | undefined, profiles: readon
     'shape) random-init folders written by transformers (`python3 bench/pytorch/make_random_model.py m60|q05b DIR`).',
     'Rows measured at different times or loads are not comparable with each other;',
     'each row’s two sides ran back to back in one command (provenance below).',
+    'GFLOP/s counts the chosen path’s analytic FLOPs (`src/scorer/flops.ts`) over its wall time, against the fp32',
+    'matmul ceiling the same command measured first (OpenBLAS sgemm 2048³ at the grid’s thread count). The',
+    'calibration column is auto’s own timing of both paths on the row’s batch (above 1× the batched path is the',
+    'faster, and auto keeps it; a one-trajectory batch never calibrates).',
     '',
     gridTable(doc.rows),
     '',
