@@ -1,6 +1,7 @@
 // Child process of scorer-memory.test.ts: scores one batch in a fresh process (so the peak RSS is
 // this batch's alone) and prints {baseRss, peakRss, estimate, ok} as JSON. Args: preset B T backend [vocab]
-// (with a vocab: a random model of the preset's shape and that vocabulary, e.g. Qwen's 151,936).
+// (with a vocab: a random model of the preset's shape and that vocabulary, e.g. Qwen's 151,936). In place of
+// the preset, a model folder (a path) is loaded as `prism score` loads it (BENCHMARKS §8's 0.5 B rows).
 import { pino } from 'pino';
 import { selectBackend } from '../../src/backend/index.ts';
 import { syntheticTrajectories } from '../../src/scorer-host/bench.ts';
@@ -25,8 +26,9 @@ const [preset, B, T, backend, vocab] = [
 ];
 const quiet = pino({ level: 'silent' });
 await selectBackend(backend as 'tensorflow', { logger: quiet });
-const probe =
-  vocab === undefined
+const probe = preset.includes('/')
+  ? await openProbeModel({ modelDir: preset })
+  : vocab === undefined
     ? await openProbeModel({ preset: { preset: preset as 'tiny', arch: 'llama', seed: 0 } })
     : { model: wideVocabModel(presetConfig(preset as 'tiny', 'llama', Number(vocab))) };
 // A trajectory of T scored positions has T + 1 tokens, and the bucketing charges a pass by its tokens.
