@@ -5,6 +5,8 @@
  * (the default configuration, memory cap included, after its path calibration); PyTorch's is the
  * paper's loop (bench/pytorch/prism_torch.py) run under a wrapper that reports its own
  * getrusage(RUSAGE_SELF).ru_maxrss. Both sides use the same thread count and OMP_WAIT_POLICY=PASSIVE.
+ * A third child runs PyTorch's other way, batched per-example norms from hooks (bench/pytorch/hooks_torch.py,
+ * the project's scorer service in process): issue 14 compares against the faster of the two.
  */
 import { execFile } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +46,12 @@ export interface GridRow extends GridConfig {
   torchTrajPerSec: number;
   /** ours / PyTorch paper loop, traj/s. */
   speedVsTorch: number;
+  /** PyTorch's hook-based batched norms (hooks_torch.py), traj/s; NaN when that side failed (see hooksError);
+   *  absent in rows from before it was run. */
+  torchHooksTrajPerSec?: number;
+  hooksError?: string;
+  /** ours / the faster of PyTorch's two, traj/s (when the hook side ran). */
+  speedVsTorchBest?: number;
   oursPeakRssMB: number;
   torchPeakRssMB: number;
   /** ours / PyTorch, peak RSS. */
@@ -89,10 +97,12 @@ async function torchWithPeak(
   python: string,
   c: GridConfig,
   idsPath: string,
+  impl: 'prism_torch' | 'hooks_torch' = 'prism_torch',
 ): Promise<{ out: { trajectoriesPerSec: number; norms: number[][]; losses: number[] }; peakMB: number }> {
-  const script = join(repoRoot(), 'bench', 'pytorch', 'prism_torch.py');
+  const script = join(repoRoot(), 'bench', 'pytorch', `${impl}.py`);
   const args = ['-c', PEAK_WRAPPER, script, '--model', c.model, '--ids', idsPath];
-  args.push('--threads', String(o.threads), '--reps', String(o.reps), '--attn', o.attention);
+  args.push('--threads', String(o.threads), '--reps', String(o.reps));
+  if (impl === 'prism_torch') args.push('--attn', o.attention);
   try {
     const { stdout, stderr } = await run(python, args, {
       maxBuffer: 256 * 2 ** 20,
@@ -116,6 +126,22 @@ async function torchWithPeak(
         cause: err,
       },
     );
+  }
+}
+
+/** The hook side; its failure (e.g. prism_stream not installed) is recorded in the row, not fatal to it. */
+async function torchHooks(
+  o: GridOptions,
+  python: string,
+  c: GridConfig,
+  idsPath: string,
+): Promise<{ torchHooksTrajPerSec: number; hooksError?: string }> {
+  try {
+    const h = await torchWithPeak(o, python, c, idsPath, 'hooks_torch');
+    return { torchHooksTrajPerSec: h.out.trajectoriesPerSec };
+  } catch (err) {
+    o.logger.warn({ ...c, err: errorMessage(err) }, 'torch grid: PyTorch hooks side failed');
+    return { torchHooksTrajPerSec: Number.NaN, hooksError: errorMessage(err).slice(0, 300) };
   }
 }
 
@@ -157,6 +183,8 @@ async function one(
     );
     o.logger.info({ ...c }, 'torch grid: PyTorch side');
     const t = await torchWithPeak(o, python, c, idsPath);
+    o.logger.info({ ...c }, 'torch grid: PyTorch hooks side');
+    const hooks = await torchHooks(o, python, c, idsPath);
     const autoRow = ours.rows.find((r) => r.name === 'auto');
     const oursTps = autoRow?.trajectoriesPerSec ?? Number.NaN;
     let maxRel: number | null = null;
@@ -170,6 +198,10 @@ async function one(
       oursTrajPerSec: oursTps,
       torchTrajPerSec: t.out.trajectoriesPerSec,
       speedVsTorch: oursTps / t.out.trajectoriesPerSec,
+      ...hooks,
+      ...(Number.isFinite(hooks.torchHooksTrajPerSec)
+        ? { speedVsTorchBest: oursTps / Math.max(t.out.trajectoriesPerSec, hooks.torchHooksTrajPerSec) }
+        : {}),
       oursPeakRssMB: ours.peakRssMB ?? Number.NaN,
       torchPeakRssMB: t.peakMB,
       rssVsTorch: (ours.peakRssMB ?? Number.NaN) / t.peakMB,
@@ -248,11 +280,11 @@ export function gridTable(rows: readonly GridRow[]): string {
       ? '—'
       : `${(r.calibration.perTrajectoryMs / r.calibration.batchedMs).toFixed(2)}×`;
   return [
-    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | PyTorch hooks traj/s | speed vs PyTorch’s faster | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
+        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${r.torchHooksTrajPerSec === undefined ? '—' : f(r.torchHooksTrajPerSec, 3)} | ${r.speedVsTorchBest === undefined ? '—' : `${f(r.speedVsTorchBest)}×`} | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
     ),
   ].join('\n');
 }

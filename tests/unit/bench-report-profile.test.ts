@@ -71,25 +71,46 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(md).toContain('| broken');
   });
 
-  it('shows each row’s share of the fp32 matmul ceiling and auto’s batched-vs-per-trajectory timing when recorded', async () => {
+  it('shows each row’s share of the fp32 matmul ceiling, auto’s batched-vs-per-trajectory timing and PyTorch’s hook side when recorded', async () => {
     const doc = await readTorchGrid(RESULTS);
     const base = doc!.rows[0]!;
-    const { calibration: _c, ceilingGflops: _g, oursGflopPerSec: _o, ...bare } = base;
+    const {
+      calibration: _c,
+      ceilingGflops: _g,
+      oursGflopPerSec: _o,
+      torchHooksTrajPerSec: _h,
+      speedVsTorchBest: _b,
+      ...bare
+    } = base;
     const measured = {
       ...bare,
       model: '/m/measured',
       oursGflopPerSec: 50,
       ceilingGflops: 200,
       calibration: { batchedMs: 1000, perTrajectoryMs: 2500 },
+      torchHooksTrajPerSec: 12.5,
+      speedVsTorchBest: 0.4,
     };
     const older = { ...bare, model: '/m/older' };
     const table = gridTable([measured, older]);
     const cells = (name: string): string[] =>
       (table.split('\n').find((l) => l.startsWith(`| ${name} |`)) ?? '').split(' | ');
     expect(cells('measured')[5]).toBe('2.50×');
-    expect(cells('measured')[9]).toBe('50.0 (25.0 % of 200)');
-    expect(cells('older')[5]).toBe('—');
-    expect(cells('older')[9]).toBe('—');
+    expect(cells('measured')[9]).toBe('12.500');
+    expect(cells('measured')[10]).toBe('0.40×');
+    expect(cells('measured')[11]).toBe('50.0 (25.0 % of 200)');
+    for (const k of [5, 9, 10, 11]) expect(cells('older')[k]).toBe('—');
+    // The verdict takes the faster PyTorch where both were measured, the paper loop otherwise.
+    const verdicts = gridVerdicts(
+      [
+        { ...measured, speedVsTorch: 1.5 },
+        { ...older, speedVsTorch: 1.5 },
+      ],
+      [],
+    );
+    expect(verdicts).toContain('| measured');
+    expect(verdicts.split('\n').find((l) => l.startsWith('| measured'))).toContain('| yes | **no** |');
+    expect(verdicts.split('\n').find((l) => l.startsWith('| older'))).toContain('| yes | yes |');
   });
 
   it('marks each row against the targets and points a speed miss at the profile of its shape', async () => {

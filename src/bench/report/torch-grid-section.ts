@@ -56,10 +56,11 @@ function whereTheTimeGoes(r: GridRow, profiles: readonly ProfileResult[]): strin
 export function gridVerdicts(rows: readonly GridRow[], profiles: readonly ProfileResult[]): string {
   const mark = (ok: boolean): string => (ok ? 'yes' : '**no**');
   return [
-    `| model B×T | RSS ≤ ${RSS_TARGET}× PyTorch | speed ≥ ${SPEED_TARGET.toFixed(1)}× PyTorch | where a speed miss goes (ours − PyTorch, per batch) |`,
+    `| model B×T | RSS ≤ ${RSS_TARGET}× PyTorch | speed ≥ ${SPEED_TARGET.toFixed(1)}× PyTorch (its faster way where measured) | where a speed miss goes (ours − PyTorch, per batch) |`,
     '|---|---|---|---|',
     ...rows.map((r) => {
-      const speedOk = r.speedVsTorch >= SPEED_TARGET;
+      // Against the faster of PyTorch's two ways where the grid measured both; older rows: the paper loop.
+      const speedOk = (r.speedVsTorchBest ?? r.speedVsTorch) >= SPEED_TARGET;
       return (
         `| ${basename(r.model)} ${r.batch}×${r.seq} | ${mark(r.rssVsTorch <= RSS_TARGET)} | ${mark(speedOk)} | ` +
         `${speedOk ? '' : whereTheTimeGoes(r, profiles)} |`
@@ -87,7 +88,9 @@ export function torchGridSection(
     'GFLOP/s counts the chosen path’s analytic FLOPs (`src/scorer/flops.ts`) over its wall time, against the fp32',
     'matmul ceiling the same command measured first (OpenBLAS sgemm 2048³ at the grid’s thread count). The',
     'calibration column is auto’s own timing of both paths on the row’s batch (above 1× the batched path is the',
-    'faster, and auto keeps it; a one-trajectory batch never calibrates).',
+    'faster, and auto keeps it; a one-trajectory batch never calibrates). PyTorch hooks is its other way to the',
+    'same norms, batched per-example norms from hooks (`bench/pytorch/hooks_torch.py`, the project’s scorer',
+    'service); rows without it predate that column (§8 has standalone figures).',
     '',
     gridTable(doc.rows),
     '',
