@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { presetConfig } from '../../src/model/config.ts';
 import { autoBatchBudgetBytes, batchActivationBytes, modelWeightBytes } from '../../src/scorer/memory.ts';
@@ -8,18 +6,9 @@ import { lengthBuckets, splitIntoBuckets } from '../../src/scorer/buckets.ts';
 import { initModel } from '../../src/model/llama.ts';
 import { BYTE_VOCAB_SIZE } from '../../src/tokenizer/byte.ts';
 import { scorerSection } from '../../src/config/scorer.ts';
+import { nativeAvailable, runChild } from './native-child.ts';
 
-const run = promisify(execFile);
 const child = fileURLToPath(new URL('./scorer-memory-child.ts', import.meta.url));
-
-async function nativeAvailable(): Promise<boolean> {
-  try {
-    await import('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('scorer memory budget (scorer.maxBatchMemoryMB)', () => {
   // The byte vocabulary, and Qwen's 152 k one (there the head's chunks, not the layers, set the peak).
@@ -37,15 +26,10 @@ describe('scorer memory budget (scorer.maxBatchMemoryMB)', () => {
         'tensorflow',
         ...(vocab === undefined ? [] : [String(vocab)]),
       ];
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', child, ...args], {
-        maxBuffer: 2 ** 20,
-      });
-      const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as {
-        baseRss: number;
-        peakRss: number;
-        estimate: number;
-        ok: boolean;
-      };
+      const r = await runChild<{ baseRss: number; peakRss: number; estimate: number; ok: boolean }>(
+        child,
+        args,
+      );
       expect(r.ok).toBe(true);
       const measured = r.peakRss - r.baseRss;
       expect(measured).toBeGreaterThan(0);
