@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload } from 'kafkajs';
 import { Subject, type Observable } from 'rxjs';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -6,6 +6,7 @@ import type { LaneSink } from '../producer/types.ts';
 import { withHeartbeat } from './heartbeat.ts';
 import { PartitionLane } from './lane.ts';
 import { PartitionFlow } from './partition-flow.ts';
+import { ConsumerRerun } from './rerun.ts';
 import { toSourceRecord } from './record.ts';
 
 /** Opens the sink of a new lane. Exactly-once: create the partition's transactional producer
@@ -28,6 +29,8 @@ export interface SourceOptions {
   /** The byte cap never pauses a partition with fewer records in flight (the arbitration warm-up). */
   readonly byteFloorRecords?: number;
   readonly drainTimeoutMs: number;
+  /** Wait before running a consumer again that kafkajs gave up on while no broker answered; default 1 s. */
+  readonly brokerAwayRestartMs?: number;
   readonly opener: LaneOpener;
   readonly log: Logger;
   readonly hooks?: SourceHooks;
@@ -70,8 +73,18 @@ export class KafkaSource {
   private readonly flow: PartitionFlow;
   readonly lanes$: Observable<PartitionLane> = this.lanesSubject.asObservable();
 
+  private readonly rerun: ConsumerRerun;
+
   constructor(private readonly options: SourceOptions) {
     this.flow = new PartitionFlow(options.consumer, options.topic, options.log);
+    this.rerun = new ConsumerRerun({
+      consumer: options.consumer,
+      config: () => this.runConfig,
+      delayMs: options.brokerAwayRestartMs ?? 1000,
+      log: options.log,
+      stopping: () => this.stopping,
+      onFatal: (e) => this.options.hooks?.onFatal?.(e),
+    });
   }
 
   status(): SourceStatus {
@@ -118,25 +131,7 @@ export class KafkaSource {
         'joined group',
       );
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // kafkajs has already stopped the consumer (its group is gone until the restart): a rebalance
-      // in which the old consumer must not be touched. Lanes drain (their own producers commit
-      // what is in flight); the restarted consumer joins a new generation and opens new lanes.
-      this.joined = false;
-      this.flow.setLive(false);
-      const lanes = this.activeLanes().map((l) => l.key);
-      if (payload.restart) {
-        log.warn(
-          { err: errorMessage(payload.error), lanes },
-          'consumer crashed (broker away?): draining lanes; kafkajs restarts it and it rejoins the group',
-        );
-      } else {
-        log.error({ err: errorMessage(payload.error), lanes }, 'consumer crashed and will not restart');
-      }
-      this.revokeAll();
-      if (payload.restart) this.options.hooks?.onRebalance?.();
-      else this.options.hooks?.onFatal?.(payload.error);
-    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.crashed(payload.error, payload.restart));
     consumer.on(consumer.events.STOP, () => {
       this.joined = false;
       this.flow.setLive(false);
@@ -144,13 +139,42 @@ export class KafkaSource {
 
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: this.options.fromBeginning });
-    await consumer.run({
+    await consumer.run(this.runConfig);
+    this.flow.setLive(true);
+  }
+
+  private get runConfig(): ConsumerRunConfig {
+    return {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.eachBatch(payload),
-    });
-    this.flow.setLive(true);
+    };
+  }
+
+  /**
+   * kafkajs has already stopped the consumer (its group is gone until the restart): a rebalance
+   * in which the old consumer must not be touched. Lanes drain (their own producers commit
+   * what is in flight); the restarted consumer (by kafkajs, or by ConsumerRerun when kafkajs gave
+   * up while no broker answered) joins a new generation and opens new lanes.
+   */
+  private crashed(error: Error, restart: boolean): void {
+    const { log } = this.options;
+    this.joined = false;
+    this.flow.setLive(false);
+    const lanes = this.activeLanes().map((l) => l.key);
+    const restarts = this.rerun.offer(error, restart);
+    if (restarts) {
+      log.warn(
+        { err: errorMessage(error), lanes, restartedBy: restart ? 'kafkajs' : 'prism' },
+        'consumer crashed (broker away?): draining lanes; the consumer restarts and rejoins the group',
+      );
+    } else {
+      log.error({ err: errorMessage(error), lanes }, 'consumer crashed and will not restart');
+    }
+    this.revokeAll();
+    if (restarts) this.options.hooks?.onRebalance?.();
+    else this.options.hooks?.onFatal?.(error);
   }
 
   /**

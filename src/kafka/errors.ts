@@ -25,6 +25,20 @@ export function isConnectionFailure(err: unknown, depth = 0): boolean {
   return isConnectionFailure(e.originalError, depth + 1) || isConnectionFailure(e.cause, depth + 1);
 }
 
+/** kafkajs errors that say no broker could be found to ask, although they are not connection errors:
+ * `findGroupCoordinator` throws KafkaJSGroupCoordinatorNotFound (non-retriable, so the consumer
+ * crashes for good) when every broker it tried was away, e.g. through a broker restart under load. */
+const NO_BROKER_ERRORS = new Set(['KafkaJSGroupCoordinatorNotFound']);
+
+/** A failure that says the brokers were away, not that they refused: worth waiting out. */
+export function isBrokerAway(err: unknown, depth = 0): boolean {
+  if (depth > 6 || typeof err !== 'object' || err === null) return false;
+  if (isConnectionFailure(err)) return true;
+  const e = err as { name?: unknown; originalError?: unknown; cause?: unknown };
+  if (typeof e.name === 'string' && NO_BROKER_ERRORS.has(e.name)) return true;
+  return isBrokerAway(e.originalError, depth + 1) || isBrokerAway(e.cause, depth + 1);
+}
+
 export function unreachableError(brokers: readonly string[], cause: unknown): BrokerError {
   return new BrokerError(
     'BROKER_UNREACHABLE',

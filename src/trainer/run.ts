@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { selectBackend, type BackendChoice } from '../backend/select.ts';
 import { DEFAULT_LIMITS, type InputConfig } from '../config/input.ts';
 import type { KafkaConfig } from '../config/kafka.ts';
@@ -24,6 +24,7 @@ import { TopicLimits } from '../kafka/admin/topic-limits.ts';
 import { Lifecycle } from '../runtime/lifecycle.ts';
 import { runtimeReadiness, type ReadinessWording } from '../runtime/readiness.ts';
 import { withHeartbeat } from '../consumer/heartbeat.ts';
+import { ConsumerRerun } from '../consumer/rerun.ts';
 import { TrainerLoop, type LoopOptions } from './loop.ts';
 import { startHttpServer, type RunningHttpServer } from '../http/server.ts';
 import { TrainerMetrics } from './metrics.ts';
@@ -469,6 +470,18 @@ function trainerLifecycle(
   });
 }
 
+/** Runs the consumer again when kafkajs gave up on it only because no broker answered (see ConsumerRerun). */
+function consumerRerun(p: RunParts, lifecycle: Lifecycle, config: () => ConsumerRunConfig): ConsumerRerun {
+  return new ConsumerRerun({
+    consumer: p.consumer,
+    config,
+    delayMs: 1000,
+    log: p.log,
+    stopping: () => lifecycle.stopping,
+    onFatal: (e) => void lifecycle.fail(e),
+  });
+}
+
 async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   const { consumer, loop, booted, metrics, codecs, log, inputTopic } = p;
   const serial = serializer();
@@ -482,10 +495,11 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
   // kafkajs heartbeats only between batches, and its payload heartbeat() is the runner's
   // (it reads the group's current member/generation), so the latest one is kept for the ticker.
   let heartbeatFn: (() => Promise<void>) | undefined;
+  const rerun = consumerRerun(p, lifecycle, () => runConfig);
   trackMembership(p, booted, (restart, error) => {
     // A restarted consumer gets a new runner; the old one's heartbeat must not be reused.
     heartbeatFn = undefined;
-    if (!restart) fail(error);
+    if (!rerun.offer(error, restart)) fail(error);
   });
 
   const heartbeatEveryMs = Math.max(250, Math.min(3000, Math.floor(p.cfg.sessionTimeoutMs / 3)));
@@ -536,12 +550,13 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
 
   await consumer.connect();
   await consumer.subscribe({ topics: [inputTopic], fromBeginning: p.cfg.startFrom === 'earliest' });
-  await consumer.run({
+  const runConfig: ConsumerRunConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: 1,
     eachBatch,
-  });
+  };
+  await consumer.run(runConfig);
 
   // Time-based work (partial batches, group expiry, checkpoint by time) when no records arrive.
   const schedule = (): void => {
@@ -561,7 +576,8 @@ async function run(kind: TrainerKind, p: RunParts): Promise<TrainerHandle> {
     schedule();
   };
   schedule();
-  // kafkajs rides out short outages (the consumer restarts after a retriable crash); a long one is fatal.
+  // kafkajs rides out short outages (the consumer restarts after a retriable crash, ConsumerRerun after
+  // a coordinator lookup that found no broker); a long one is fatal.
   // An evicted member (or one whose steps take long) hears nothing from a healthy broker for a
   // while: the probe tells that apart from a broker that is gone (issue 19).
   lifecycle.watchBroker(() => p.status.lastBrokerOkAt, p.patienceMs, p.brokerProbe);

@@ -1,5 +1,5 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
+import kafkajs, { type Consumer, type EachBatchPayload } from 'kafkajs';
+import { describe, expect, it, vi } from 'vitest';
 import type { PartitionLane } from '../../src/consumer/lane.ts';
 import { PartitionFlow } from '../../src/consumer/partition-flow.ts';
 import { KafkaSource } from '../../src/consumer/source.ts';
@@ -28,6 +28,7 @@ class CrashingConsumer {
   hasGroup = false;
   eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined;
   flowCalls = 0;
+  runs = 0;
 
   on(event: string, fn: Listener): void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), fn]);
@@ -40,6 +41,7 @@ class CrashingConsumer {
   async run(opts: { eachBatch: (p: EachBatchPayload) => Promise<void> }): Promise<void> {
     this.eachBatch = opts.eachBatch;
     this.hasGroup = true;
+    this.runs += 1;
   }
   pause(tps: { partitions: number[] }[]): void {
     this.flowCalls += 1;
@@ -57,10 +59,13 @@ class CrashingConsumer {
     this.emit(this.events.GROUP_JOIN, { memberId: 'm', memberAssignment: { in: partitions } });
   }
   /** kafkajs onCrash: disconnect() (→ stop: group dropped, STOP) and then CRASH. */
-  crash(restart: boolean): void {
+  crash(
+    restart: boolean,
+    error: Error = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'),
+  ): void {
     this.hasGroup = false;
     this.emit(this.events.STOP, {});
-    this.emit(this.events.CRASH, { error: new Error('Connection error: connect ECONNREFUSED'), restart });
+    this.emit(this.events.CRASH, { error, restart });
   }
   async deliver(partition: number, from: number, to: number): Promise<void> {
     const messages = Array.from({ length: to - from }, (_, i) => ({
@@ -88,6 +93,9 @@ class CrashingConsumer {
   }
 }
 
+// kafkajs is CommonJS and spreads its error classes into its exports: read them off the default export.
+const { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSProtocolError } = kafkajs;
+
 const sink = (): LaneSink => ({
   write: async () => undefined,
   abort: () => undefined,
@@ -107,6 +115,7 @@ function setup() {
     highWatermark: 3,
     lowWatermark: 1,
     drainTimeoutMs: 10_000,
+    brokerAwayRestartMs: 5,
     opener: { open: async () => ({ sink: sink(), committedOffset: null }) },
     log: createLogger('test', 'silent'),
     hooks: { onFatal: (e) => void fatal.push(e), onRebalance: () => void (rebalances += 1) },
@@ -149,12 +158,44 @@ describe('KafkaSource across a kafkajs consumer crash and restart', () => {
     expect(lanes.filter((l) => l.epoch === 2).map((l) => l.partition)).toEqual([0]);
   });
 
-  it('a crash without restart is fatal', async () => {
+  it('a crash without restart is fatal when the broker refused', async () => {
     const { consumer, source, fatal } = setup();
     await source.start();
     consumer.join([0]);
-    consumer.crash(false);
-    expect(fatal.map((e) => e.message)).toEqual(['Connection error: connect ECONNREFUSED']);
+    consumer.crash(false, new KafkaJSProtocolError('Not authorized to access group'));
+    expect(fatal.map((e) => e.message)).toEqual(['Not authorized to access group']);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(consumer.runs, 'never run again').toBe(1);
+  });
+
+  it('runs the consumer again when kafkajs gave up because no broker answered its coordinator lookup', async () => {
+    const { consumer, source, fatal, rebalances } = setup();
+    await source.start();
+    consumer.join([0]);
+    // kafkajs 2.2.4: findGroupCoordinator throws this non-retriable error when every broker is away.
+    // (Its typings declare no constructor argument; kafkajs passes the message, as cluster/index.js does.)
+    const Lookup = KafkaJSGroupCoordinatorNotFound as unknown as new (
+      message: string,
+    ) => Error & { retriable: boolean };
+    const lookup = new Lookup('Failed to find group coordinator');
+    expect(lookup.retriable, 'kafkajs itself would not restart').toBe(false);
+    consumer.crash(false, lookup);
+    expect(fatal).toEqual([]);
+    expect(rebalances()).toBe(1);
+    await vi.waitFor(() => expect(consumer.runs).toBe(2));
+    consumer.join([0]);
+    expect(source.status()).toMatchObject({ joined: true, generation: 2 });
+  });
+
+  it('does not run the consumer again once stopping', async () => {
+    const { consumer, source, fatal } = setup();
+    await source.start();
+    consumer.join([0]);
+    consumer.crash(false, new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'));
+    await source.stop(100);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(consumer.runs).toBe(1);
+    expect(fatal).toEqual([]);
   });
 });
 

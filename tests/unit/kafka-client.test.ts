@@ -1,7 +1,7 @@
 import { logLevel, type LogEntry } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../src/errors.ts';
-import { isConnectionFailure, toBrokerError } from '../../src/kafka/errors.ts';
+import { isBrokerAway, isConnectionFailure, toBrokerError } from '../../src/kafka/errors.ts';
 import { kafkaLevelForPino, toPinoRecord } from '../../src/kafka/log-bridge.ts';
 import { prismTopicSpecs } from '../../src/kafka/admin/topics.ts';
 
@@ -40,6 +40,19 @@ describe('broker error mapping', () => {
     });
     expect(isConnectionFailure(wrapped)).toBe(true);
     expect(isConnectionFailure(new Error('TOPIC_AUTHORIZATION_FAILED'))).toBe(false);
+  });
+
+  it('counts a coordinator lookup that found no broker as the broker being away, a refusal not', () => {
+    const lookup = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    expect(isBrokerAway(lookup)).toBe(true);
+    expect(isBrokerAway(Object.assign(new Error('crash'), { cause: lookup }))).toBe(true);
+    expect(isBrokerAway(refused)).toBe(true);
+    expect(isBrokerAway(new Error('GROUP_AUTHORIZATION_FAILED'))).toBe(false);
+    expect(isConnectionFailure(lookup), 'still not a connection error (toBrokerError keeps its code)').toBe(
+      false,
+    );
   });
 
   it('turns it into BROKER_UNREACHABLE with the `prism kafka up` hint', () => {
