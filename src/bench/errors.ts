@@ -20,3 +20,16 @@ export class BenchError extends PrismError {
     super(code, message, options);
   }
 }
+
+/**
+ * How a child process run by execFile ended, for an error message: "exited 1", or "was killed by SIGKILL
+ * (out of memory? the kernel's OOM killer sends SIGKILL; see dmesg)". Empty when the error says neither.
+ */
+export function childEnding(err: unknown): string {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { signal?: unknown; code?: unknown };
+  if (typeof e.signal === 'string' && e.signal !== '')
+    return e.signal === 'SIGKILL'
+      ? 'was killed by SIGKILL (out of memory? the kernel’s OOM killer sends SIGKILL; see dmesg)'
+      : `was killed by ${e.signal}`;
+  return typeof e.code === 'number' ? `exited ${e.code}` : '';
+}

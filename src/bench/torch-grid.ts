@@ -18,7 +18,7 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ScorerBenchResult } from '../scorer-host/bench.ts';
 import { measureCeiling } from './ceiling/ceiling.ts';
-import { BenchError } from './errors.ts';
+import { BenchError, childEnding } from './errors.ts';
 import { repoRoot } from './paths.ts';
 import {
   compare,
@@ -58,6 +58,8 @@ export interface GridRow extends GridConfig {
   rssVsTorch: number;
   /** Largest relative norm difference (only with --check). */
   maxRelNormDiff: number | null;
+  /** Largest |Gini ours − Gini PyTorch loop| over the batch (the score itself); absent where not checked. */
+  maxGiniDiff?: number;
   /** Our chosen path's counted GFLOP/s (src/scorer/flops.ts) and this machine's fp32 matmul ceiling, measured
    *  once per grid run (src/bench/ceiling); absent in rows from before they were recorded. */
   oursGflopPerSec?: number;
@@ -121,7 +123,8 @@ async function torchWithPeak(
   } catch (err) {
     throw new BenchError(
       'TORCH_UNAVAILABLE',
-      `${python} ${script} failed: ${errorMessage(err).split('\n').slice(-4).join(' | ')}`,
+      `${python} ${script} failed${childEnding(err) === '' ? '' : ` (${childEnding(err)})`}: ` +
+        errorMessage(err).split('\n').slice(-4).join(' | '),
       {
         cause: err,
       },
@@ -187,9 +190,9 @@ async function one(
     const hooks = await torchHooks(o, python, c, idsPath);
     const autoRow = ours.rows.find((r) => r.name === 'auto');
     const oursTps = autoRow?.trajectoriesPerSec ?? Number.NaN;
-    let maxRel: number | null = null;
-    if (o.check)
-      maxRel = compare(await ourNorms(c.model, c.batch, c.seq, ours.backend.kind), t.out as never).maxRel;
+    const agreement = o.check
+      ? compare(await ourNorms(c.model, c.batch, c.seq, ours.backend.kind), t.out as never)
+      : undefined;
     return {
       ...c,
       parameters: ours.model.parameters,
@@ -205,7 +208,8 @@ async function one(
       oursPeakRssMB: ours.peakRssMB ?? Number.NaN,
       torchPeakRssMB: t.peakMB,
       rssVsTorch: (ours.peakRssMB ?? Number.NaN) / t.peakMB,
-      maxRelNormDiff: maxRel,
+      maxRelNormDiff: agreement?.maxRel ?? null,
+      ...(agreement === undefined ? {} : { maxGiniDiff: agreement.maxGini }),
       oursGflopPerSec: autoRow?.gflopPerSec ?? Number.NaN,
       ...(ceilingGflops === undefined ? {} : { ceilingGflops }),
       ...(ours.calibration === undefined
@@ -275,16 +279,22 @@ export function gridTable(rows: readonly GridRow[]): string {
     r.oursGflopPerSec === undefined || !Number.isFinite(r.oursGflopPerSec)
       ? '—'
       : `${r.oursGflopPerSec.toFixed(1)}${r.ceilingGflops === undefined ? '' : ` (${((100 * r.oursGflopPerSec) / r.ceilingGflops).toFixed(1)} % of ${r.ceilingGflops.toFixed(0)})`}`;
+  const hooks = (r: GridRow): string =>
+    r.hooksError !== undefined
+      ? `failed${/SIGKILL/.test(r.hooksError) ? ' (killed: out of memory?)' : ''}`
+      : r.torchHooksTrajPerSec === undefined
+        ? '—'
+        : f(r.torchHooksTrajPerSec, 3);
   const calib = (r: GridRow): string =>
     r.calibration === undefined
       ? '—'
       : `${(r.calibration.perTrajectoryMs / r.calibration.batchedMs).toFixed(2)}×`;
   return [
-    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | PyTorch hooks traj/s | speed vs PyTorch’s faster | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | PyTorch hooks traj/s | speed vs PyTorch’s faster | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff | max Gini diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${r.torchHooksTrajPerSec === undefined ? '—' : f(r.torchHooksTrajPerSec, 3)} | ${r.speedVsTorchBest === undefined ? '—' : `${f(r.speedVsTorchBest)}×`} | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} |`,
+        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${hooks(r)} | ${r.speedVsTorchBest === undefined ? '—' : `${f(r.speedVsTorchBest)}×`} | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} | ${r.maxGiniDiff === undefined ? '—' : r.maxGiniDiff.toExponential(1)} |`,
     ),
   ].join('\n');
 }

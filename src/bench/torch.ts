@@ -14,6 +14,7 @@ import { syntheticTrajectories, type BenchRow, type ScorerBenchResult } from '..
 import { openProbeModel } from '../scorer-host/open.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
 import { buildSequence, packBatch } from '../sequence/index.ts';
+import { gini } from '../stats/index.ts';
 import { BenchError } from './errors.ts';
 import type { RunMeta } from './machine.ts';
 import { repoRoot } from './paths.ts';
@@ -259,19 +260,22 @@ export async function torchAt(
   }
 }
 
+/** Largest relative norm difference, largest loss difference and largest Gini (the score) difference. */
 export function compare(
   mine: { norms: number[][]; losses: number[] },
   theirs: TorchOutput,
-): { maxRel: number; maxLoss: number } {
+): { maxRel: number; maxLoss: number; maxGini: number } {
   let maxRel = 0;
   let maxLoss = 0;
+  let maxGini = 0;
   theirs.norms.forEach((row, i) => {
     row.forEach((v, j) => {
       maxRel = Math.max(maxRel, Math.abs(mine.norms[i][j] - v) / Math.max(Math.abs(v), 1e-12));
     });
     maxLoss = Math.max(maxLoss, Math.abs(mine.losses[i] - theirs.losses[i]));
+    maxGini = Math.max(maxGini, Math.abs(gini(mine.norms[i]) - gini(row)));
   });
-  return { maxRel, maxLoss };
+  return { maxRel, maxLoss, maxGini };
 }
 
 export async function runTorchBench(o: TorchOptions): Promise<TorchResult> {

@@ -13,6 +13,7 @@ import {
   perExampleLoss,
   type BuiltSequence,
   type PackedBatch,
+  tokenLimit,
 } from '../sequence/index.ts';
 import { concentrationStats } from '../stats/index.ts';
 import type { TurnTokenizer } from '../tokenizer/types.ts';
@@ -137,11 +138,11 @@ export class PrismScorer implements Scorer {
     this.adapter = opts.adapter;
     this.logger = opts.logger.child({ component: 'scorer' });
     const maxPos = opts.model.config.max_position_embeddings;
-    this.maxSeqLen = Math.min(opts.maxSeqLen, maxPos);
-    if (opts.maxSeqLen > maxPos) {
+    this.maxSeqLen = tokenLimit(opts.maxSeqLen, maxPos);
+    if (this.maxSeqLen < opts.maxSeqLen) {
       this.logger.warn(
-        { maxSeqLen: opts.maxSeqLen, maxPositionEmbeddings: maxPos },
-        'scorer.maxSeqLen capped at the model limit',
+        { maxSeqLen: opts.maxSeqLen, maxPositionEmbeddings: maxPos, tokens: this.maxSeqLen },
+        'scorer.maxSeqLen capped at the model limit (max_position_embeddings + 1 tokens)',
       );
     }
     this.chooser = new PathChooser(opts.path, this.logger);

@@ -80,6 +80,8 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
       oursGflopPerSec: _o,
       torchHooksTrajPerSec: _h,
       speedVsTorchBest: _b,
+      hooksError: _e,
+      maxGiniDiff: _d,
       ...bare
     } = base;
     const measured = {
@@ -100,6 +102,18 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(cells('measured')[10]).toBe('0.40×');
     expect(cells('measured')[11]).toBe('50.0 (25.0 % of 200)');
     for (const k of [5, 9, 10, 11]) expect(cells('older')[k]).toBe('—');
+    const killed = {
+      ...bare,
+      model: '/m/killed',
+      torchHooksTrajPerSec: null as unknown as number, // NaN, as JSON stores it
+      hooksError: 'python3 hooks_torch.py failed (was killed by SIGKILL (out of memory? …)): …',
+      maxRelNormDiff: 2.5e-4,
+      maxGiniDiff: 3e-6,
+    };
+    const killedCells = gridTable([killed]).split('\n')[2]!.split(' | ');
+    expect(killedCells[9]).toBe('failed (killed: out of memory?)');
+    expect(killedCells.slice(-2)).toEqual(['2.5e-4', '3.0e-6 |']);
+    expect(cells('older').at(-1), 'no Gini check recorded').toBe('— |');
     // The verdict takes the faster PyTorch where both were measured, the paper loop otherwise.
     const verdicts = gridVerdicts(
       [

@@ -3,13 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { childEnding } from '../../src/bench/errors.ts';
+import { compare } from '../../src/bench/torch.ts';
 import { runTorchGrid } from '../../src/bench/torch-grid.ts';
+import { gini } from '../../src/stats/index.ts';
 
 describe('prism bench torch --model: the grid', () => {
   it('refuses a T over the model’s max_position_embeddings as a failed row, before either side runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'prism-grid-test-'));
     try {
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ vocab_size: 64, max_position_embeddings: 16 }));
+      writeFileSync(
+        join(dir, 'config.json'),
+        JSON.stringify({ vocab_size: 64, max_position_embeddings: 16 }),
+      );
       const rows = await runTorchGrid({
         configs: [{ model: dir, batch: 2, seq: 32 }],
         threads: 1,
@@ -27,5 +33,27 @@ describe('prism bench torch --model: the grid', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('childEnding: how a benchmarked child ended, for its error message', () => {
+  it('names a SIGKILL as a likely out-of-memory kill, other signals and exit codes as they are', () => {
+    expect(childEnding({ signal: 'SIGKILL', code: null })).toMatch(/SIGKILL \(out of memory\?.*dmesg\)/);
+    expect(childEnding({ signal: 'SIGTERM', code: null })).toBe('was killed by SIGTERM');
+    expect(childEnding({ signal: null, code: 2 })).toBe('exited 2');
+    expect(childEnding(new Error('spawn ENOENT'))).toBe('');
+  });
+});
+
+describe('compare: our norms against the paper loop’s', () => {
+  it('reports the largest relative norm, loss and Gini differences', () => {
+    const theirs = { norms: [[1, 2, 3, 4]], losses: [2], trajectoriesPerSec: 1 } as never;
+    const same = compare({ norms: [[1, 2, 3, 4]], losses: [2] }, theirs);
+    expect(same).toEqual({ maxRel: 0, maxLoss: 0, maxGini: 0 });
+    const off = compare({ norms: [[1, 2, 3, 4.4]], losses: [2.5] }, theirs);
+    expect(off.maxRel).toBeCloseTo(0.1, 12);
+    expect(off.maxLoss).toBeCloseTo(0.5, 12);
+    expect(off.maxGini).toBeCloseTo(gini([1, 2, 3, 4.4]) - gini([1, 2, 3, 4]), 12);
+    expect(off.maxGini).toBeGreaterThan(0);
   });
 });

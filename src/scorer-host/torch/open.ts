@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { scorerSection } from '../../config/scorer.ts';
 import { ConfigError } from '../../errors.ts';
 import { log as rootLog, type Logger } from '../../log.ts';
+import { tokenLimit } from '../../sequence/index.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import type { TurnTokenizer } from '../../tokenizer/types.ts';
 import { ServiceSupervisor } from './supervisor.ts';
@@ -62,7 +63,7 @@ export async function openTorchScorer(
     supervisor,
     tokenizer: facts.tokenizer,
     vocabSize: w.vocab_size,
-    maxSeqLen: Math.min(cfg.maxSeqLen, facts.maxPositions),
+    maxSeqLen: tokenLimit(cfg.maxSeqLen, facts.maxPositions),
     maxTokens: opts.maxTokens,
     batchSize: cfg.batchSize,
     maxBatchTokens: cfg.maxBatchTokens,
