@@ -1,4 +1,5 @@
 import { BrokerError, errorMessage } from '../errors.ts';
+import { someInCauseChain, type KafkaErrorLike } from './cause-chain.ts';
 
 /** kafkajs error names that mean "no broker answered" rather than "the broker said no". */
 const CONNECTION_ERRORS = new Set([
@@ -17,12 +18,15 @@ const SOCKET_CODES = new Set([
 ]);
 
 /** Walks kafkajs' wrapping (originalError / cause / retry wrappers) looking for a connection failure. */
-export function isConnectionFailure(err: unknown, depth = 0): boolean {
-  if (depth > 6 || typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; code?: unknown; originalError?: unknown; cause?: unknown };
-  if (typeof e.name === 'string' && CONNECTION_ERRORS.has(e.name)) return true;
-  if (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) return true;
-  return isConnectionFailure(e.originalError, depth + 1) || isConnectionFailure(e.cause, depth + 1);
+export function isConnectionFailure(err: unknown): boolean {
+  return someInCauseChain(err, isConnectionError);
+}
+
+function isConnectionError(e: KafkaErrorLike): boolean {
+  return (
+    (typeof e.name === 'string' && CONNECTION_ERRORS.has(e.name)) ||
+    (typeof e.code === 'string' && SOCKET_CODES.has(e.code))
+  );
 }
 
 /** kafkajs errors that say no broker could be found to ask, although they are not connection errors:
@@ -31,12 +35,11 @@ export function isConnectionFailure(err: unknown, depth = 0): boolean {
 const NO_BROKER_ERRORS = new Set(['KafkaJSGroupCoordinatorNotFound']);
 
 /** A failure that says the brokers were away, not that they refused: worth waiting out. */
-export function isBrokerAway(err: unknown, depth = 0): boolean {
-  if (depth > 6 || typeof err !== 'object' || err === null) return false;
-  if (isConnectionFailure(err)) return true;
-  const e = err as { name?: unknown; originalError?: unknown; cause?: unknown };
-  if (typeof e.name === 'string' && NO_BROKER_ERRORS.has(e.name)) return true;
-  return isBrokerAway(e.originalError, depth + 1) || isBrokerAway(e.cause, depth + 1);
+export function isBrokerAway(err: unknown): boolean {
+  return someInCauseChain(
+    err,
+    (e) => isConnectionError(e) || (typeof e.name === 'string' && NO_BROKER_ERRORS.has(e.name)),
+  );
 }
 
 export function unreachableError(brokers: readonly string[], cause: unknown): BrokerError {

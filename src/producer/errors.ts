@@ -1,4 +1,5 @@
 import { PrismError } from '../errors.ts';
+import { someInCauseChain } from '../kafka/cause-chain.ts';
 
 export const SINK_ERROR_CODES = ['PRODUCER_FENCED', 'LANE_ABORTED', 'SINK_WRITE_FAILED'] as const;
 export type SinkErrorCode = (typeof SINK_ERROR_CODES)[number];
@@ -18,20 +19,16 @@ export class SinkError extends PrismError {
 }
 
 /** kafkajs reports fencing as INVALID_PRODUCER_EPOCH (47) or, from newer brokers, PRODUCER_FENCED (90). */
-export function isFencingError(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== 'object' || err === null) return false;
-  const e = err as {
-    type?: unknown;
-    code?: unknown;
-    message?: unknown;
-    originalError?: unknown;
-    cause?: unknown;
-  };
-  if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED' || e.code === 90 || e.code === 47)
-    return true;
-  if (typeof e.message === 'string' && /fenced|INVALID_PRODUCER_EPOCH|epoch is not valid/i.test(e.message))
-    return true;
-  return isFencingError(e.originalError, depth + 1) || isFencingError(e.cause, depth + 1);
+export function isFencingError(err: unknown): boolean {
+  return someInCauseChain(
+    err,
+    (e) =>
+      e.type === 'INVALID_PRODUCER_EPOCH' ||
+      e.type === 'PRODUCER_FENCED' ||
+      e.code === 90 ||
+      e.code === 47 ||
+      (typeof e.message === 'string' && /fenced|INVALID_PRODUCER_EPOCH|epoch is not valid/i.test(e.message)),
+  );
 }
 
 /** Errors that mean our group generation is over (at-least-once offset commits). */
@@ -54,10 +51,9 @@ const BROKER_GONE_NAMES = new Set([
  * The broker (or the coordinator) is unreachable or moving: retrying later can succeed. Retried
  * without counting against delivery.maxAttempts; kafka.unavailablePatienceMs bounds the wait.
  */
-export function isBrokerUnavailableError(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown };
-  if (typeof e.name === 'string' && BROKER_GONE_NAMES.has(e.name)) return true;
-  if (e.retriable === true) return true;
-  return isBrokerUnavailableError(e.originalError, depth + 1) || isBrokerUnavailableError(e.cause, depth + 1);
+export function isBrokerUnavailableError(err: unknown): boolean {
+  return someInCauseChain(
+    err,
+    (e) => (typeof e.name === 'string' && BROKER_GONE_NAMES.has(e.name)) || e.retriable === true,
+  );
 }

@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import { BrokerError, errorMessage } from '../../errors.ts';
+import { someInCauseChain } from '../cause-chain.ts';
 
 /**
  * Kafka answers these while a partition's leadership is still settling: right after a topic is
@@ -16,12 +17,11 @@ const SETTLING_TYPES = new Set([
 ]);
 
 /** True when `err` (or an error it wraps) says leadership is settling, or kafkajs marked it retriable. */
-export function isLeadershipSettling(err: unknown, depth = 0): boolean {
-  if (depth > 6 || typeof err !== 'object' || err === null) return false;
-  const e = err as { type?: unknown; retriable?: unknown; originalError?: unknown; cause?: unknown };
-  if (typeof e.type === 'string' && SETTLING_TYPES.has(e.type)) return true;
-  if (e.retriable === true) return true;
-  return isLeadershipSettling(e.originalError, depth + 1) || isLeadershipSettling(e.cause, depth + 1);
+export function isLeadershipSettling(err: unknown): boolean {
+  return someInCauseChain(
+    err,
+    (e) => (typeof e.type === 'string' && SETTLING_TYPES.has(e.type)) || e.retriable === true,
+  );
 }
 
 export interface EndOffsetsOptions {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { someInCauseChain } from '../../kafka/cause-chain.ts';
 import { isBrokerUnavailableError, isGenerationError } from '../../producer/errors.ts';
 
 /**
@@ -11,13 +12,12 @@ const MEMBERSHIP_LOST_MESSAGE =
   /coordinator is not aware of this member|generation id is not valid|group is rebalancing|consumer group was not initialized/i;
 
 /** isGenerationError anywhere in a kafkajs error's cause chain (kafkajs wraps protocol errors). */
-export function isGenerationErrorDeep(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== 'object' || err === null) return false;
-  if (isGenerationError(err)) return true;
-  const e = err as { originalError?: unknown; cause?: unknown; message?: unknown };
-  // Some kafkajs paths rethrow the coordinator's answer with only its message (no `type`).
-  if (typeof e.message === 'string' && MEMBERSHIP_LOST_MESSAGE.test(e.message)) return true;
-  return isGenerationErrorDeep(e.originalError, depth + 1) || isGenerationErrorDeep(e.cause, depth + 1);
+export function isGenerationErrorDeep(err: unknown): boolean {
+  return someInCauseChain(
+    err,
+    // Some kafkajs paths rethrow the coordinator's answer with only its message (no `type`).
+    (e) => isGenerationError(e) || (typeof e.message === 'string' && MEMBERSHIP_LOST_MESSAGE.test(e.message)),
+  );
 }
 import type { ModelUpdate } from '../../schemas/types.ts';
 import type { PartitionOffsets } from '../offsets.ts';
