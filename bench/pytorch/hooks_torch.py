@@ -9,7 +9,6 @@ materialised product, no weight gradients. It is the project's own PyTorch score
 Input (--ids) and output: as prism_torch.py (the same JSON on stdout; norms in the same layer-major order).
 """
 
-import argparse
 import json
 import platform
 import time
@@ -19,6 +18,7 @@ import torch
 import transformers
 from prism_stream.scorer_service.batching import SeqIn, score_sequences
 from prism_stream.scorer_service.model import load_probe
+from prism_torch import bench_parser, set_threads
 
 
 def to_seq(s: dict[str, list[int]]) -> SeqIn:
@@ -30,22 +30,8 @@ def to_seq(s: dict[str, list[int]]) -> SeqIn:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--ids", required=True)
-    ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument(
-        "--reps",
-        type=int,
-        default=1,
-        help="timed passes over the batch (after one warm-up pass)",
-    )
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass  # already set
+    args = bench_parser("timed passes over the batch (after one warm-up pass)").parse_args()
+    set_threads(args.threads)
 
     with open(args.ids) as f:
         seqs = [to_seq(s) for s in json.load(f)["sequences"]]

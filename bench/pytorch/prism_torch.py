@@ -25,20 +25,31 @@ PROJ = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o
         "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
 
 
-def main() -> None:
+def bench_parser(reps_help: str) -> argparse.ArgumentParser:
+    """The arguments every script here takes (prism_torch, hooks_torch, profile_torch): one definition."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--ids", required=True)
     ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument("--reps", type=int, default=1, help="timed passes over all trajectories (after one warm-up trajectory)")
-    ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
-    args = ap.parse_args()
+    ap.add_argument("--reps", type=int, default=1, help=reps_help)
+    return ap
 
-    torch.set_num_threads(args.threads)
+
+def set_threads(n: int) -> None:
+    """n intra-op threads and one inter-op thread, as our side runs (TF_NUM_INTEROP_THREADS=1)."""
+    torch.set_num_threads(n)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass  # already set
+
+
+def main() -> None:
+    ap = bench_parser("timed passes over all trajectories (after one warm-up trajectory)")
+    ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
+    args = ap.parse_args()
+
+    set_threads(args.threads)
     torch.manual_seed(0)
 
     with open(args.ids) as f:

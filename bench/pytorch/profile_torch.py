@@ -17,7 +17,6 @@ The phase ranges' own self time is reported as the op "(python between ops)".
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
@@ -26,7 +25,7 @@ from typing import Any
 
 import torch
 import transformers
-from prism_torch import PROJ
+from prism_torch import PROJ, bench_parser, set_threads
 from torch.profiler import ProfilerActivity, profile, record_function
 from transformers import AutoModelForCausalLM
 
@@ -92,25 +91,12 @@ def aggregate(events: Any) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--ids", required=True)
-    ap.add_argument("--threads", type=int, required=True)
-    ap.add_argument(
-        "--reps",
-        type=int,
-        default=1,
-        help="unprofiled timed passes (after one warm-up)",
-    )
+    ap = bench_parser("unprofiled timed passes (after one warm-up)")
     ap.add_argument("--profiled", type=int, default=1, help="passes under the profiler")
     ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
     args = ap.parse_args()
 
-    torch.set_num_threads(args.threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass  # already set
+    set_threads(args.threads)
     torch.manual_seed(0)
     with open(args.ids) as f:
         seqs = json.load(f)["sequences"]

@@ -80,10 +80,12 @@ export interface GridOptions {
   logger: Logger;
 }
 
+/** Runs a script as `python script.py` would (its folder first on sys.path), then prints its peak RSS. */
 const PEAK_WRAPPER = [
-  'import resource, runpy, sys',
+  'import os, resource, runpy, sys',
   'script = sys.argv[1]',
   'sys.argv = sys.argv[1:]',
+  'sys.path.insert(0, os.path.dirname(os.path.abspath(script)))',
   'try:',
   '    runpy.run_path(script, run_name="__main__")',
   'finally:',
