@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """PyTorch side of `prism bench profile` (optional; not run in CI).
 
-The same paper loop as prism_torch.py (per trajectory: one forward, the masked mean next-token loss,
-one full backward, the 7L projection-gradient Frobenius norms), on the same model folder and token
-ids, first timed without a profiler (`--reps` passes after one warm-up trajectory), then `--profiled`
-passes under `torch.profiler.profile` (CPU activity, shapes and FLOPs recorded). Each trajectory's work is
-wrapped in `record_function` ranges "forward", "backward" and "norms", so every profiled op is
-attributed to the phase range it ran under (the autograd engine runs a CPU graph's backward on the
-calling thread, so backward ops nest under "backward").
+One of PyTorch's two ways to the PRISM norms (`--method`), on the same model folder and token ids as
+our side, first timed without a profiler (`--reps` passes after one warm-up), then `--profiled` passes
+under `torch.profiler.profile` (CPU activity, shapes and FLOPs recorded):
+- `loop`: the paper loop of prism_torch.py (per trajectory: one forward, the masked mean next-token
+  loss, one full backward, the 7L projection-gradient Frobenius norms);
+- `hooks`: hooks_torch.py's way, the project's PyTorch scorer service in process (one forward and
+  backward for the whole batch, per-example norms formed in hooks; `pip install -e clients/python[hf]`).
+The work runs in `record_function` ranges "forward", "backward" and "norms" (for `hooks` the service's
+functions are wrapped in them here, the service itself is unchanged), so every profiled op is
+attributed to the innermost phase range it ran under (the autograd engine runs a CPU graph's backward
+on the calling thread, so backward ops nest under "backward", and the hooks' norm work under "norms").
 
 Output: one JSON object on stdout: versions, threads, the unprofiled and profiled wall times, and
 `ops`: per (phase, op name) the summed *self* CPU time (exclusive of child ops, so the ops add up to
@@ -17,17 +21,20 @@ The phase ranges' own self time is reported as the op "(python between ops)".
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import transformers
-from prism_torch import PROJ, bench_parser, set_threads
 from torch.profiler import ProfilerActivity, profile, record_function
 from transformers import AutoModelForCausalLM
+
+from prism_torch import PROJ, bench_parser, set_threads
 
 PHASES = ("forward", "backward", "norms")
 Batch = list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
@@ -90,16 +97,10 @@ def aggregate(events: Any) -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    ap = bench_parser("unprofiled timed passes (after one warm-up)")
-    ap.add_argument("--profiled", type=int, default=1, help="passes under the profiler")
-    ap.add_argument("--attn", default="sdpa", choices=["sdpa", "eager"])
-    args = ap.parse_args()
-
-    set_threads(args.threads)
-    torch.manual_seed(0)
-    with open(args.ids) as f:
-        seqs = json.load(f)["sequences"]
+def loop_side(
+    args: Any, seqs: list[dict[str, Any]]
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(warm-up, one pass) of the paper loop."""
     model, proj, params = load(args.model, args.attn)
     batch: Batch = [
         (
@@ -114,7 +115,76 @@ def main() -> None:
         for t in batch:
             score(model, proj, params, *t).sum().item()
 
-    score(model, proj, params, *batch[0])  # warm-up (allocator, kernels)
+    return (lambda: score(model, proj, params, *batch[0]).sum().item()), one_pass
+
+
+def ranged(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, run inside the record_function range `name`."""
+
+    @functools.wraps(fn)
+    def wrapped(*a: Any, **k: Any) -> Any:
+        with record_function(name):
+            return fn(*a, **k)
+
+    return wrapped
+
+
+def hooks_side(
+    args: Any, seqs: list[dict[str, Any]]
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(warm-up, one pass) of hooks_torch.py's way, its phases labelled by wrapping the service's parts."""
+    from prism_stream.scorer_service import norms as service
+    from prism_stream.scorer_service.batching import score_sequences
+    from prism_stream.scorer_service.model import load_probe
+
+    from hooks_torch import to_seq
+
+    probe = load_probe(args.model, device="cpu", dtype="fp32")
+    base: Any = getattr(probe.model, "model")  # noqa: B009 (HF decoders: .model and .lm_head)
+    base.forward = ranged("forward", base.forward)
+    service.chunked_nll = ranged("forward", service.chunked_nll)
+    service._per_example_sq_outer = ranged("norms", service._per_example_sq_outer)
+    service._per_example_sq_ghost = ranged("norms", service._per_example_sq_ghost)
+    torch.Tensor.backward = ranged("backward", torch.Tensor.backward)  # type: ignore[method-assign]
+    items = [to_seq(s) for s in seqs]
+    rows, tokens = len(items), 1 << 40  # one pass of the whole batch, as hooks_torch.py
+
+    def run(part: list[Any]) -> None:
+        bad = [
+            o.error_code
+            for o in score_sequences(probe, part, max_rows=rows, max_tokens=tokens)
+            if o.error_code
+        ]
+        if bad:
+            raise SystemExit(f"scoring failed: {bad}")
+
+    return (lambda: run(items[:1])), (lambda: run(items))
+
+
+METHODS = {
+    "loop": "paper loop (prism_torch.py): per trajectory forward + full backward + 7L grad norms",
+    "hooks": "hooks (hooks_torch.py, prism_stream.scorer_service): one batched forward + backward, per-example norms in hooks",
+}
+
+
+def main() -> None:
+    ap = bench_parser("unprofiled timed passes (after one warm-up)")
+    ap.add_argument("--profiled", type=int, default=1, help="passes under the profiler")
+    ap.add_argument(
+        "--attn",
+        default="sdpa",
+        choices=["sdpa", "eager"],
+        help="loop only (hooks: sdpa)",
+    )
+    ap.add_argument("--method", default="loop", choices=sorted(METHODS))
+    args = ap.parse_args()
+
+    set_threads(args.threads)
+    torch.manual_seed(0)
+    with open(args.ids) as f:
+        seqs = json.load(f)["sequences"]
+    warm, one_pass = (hooks_side if args.method == "hooks" else loop_side)(args, seqs)
+    warm()  # allocator, kernels
     t0 = time.perf_counter()
     for _ in range(args.reps):
         one_pass()
@@ -134,9 +204,10 @@ def main() -> None:
                 "python": platform.python_version(),
                 "threads": torch.get_num_threads(),
                 "interopThreads": torch.get_num_interop_threads(),
-                "attention": args.attn,
-                "method": "paper loop (prism_torch.py): per trajectory forward + full backward + 7L grad norms",
-                "trajectories": len(batch),
+                "attention": "sdpa" if args.method == "hooks" else args.attn,
+                "way": args.method,
+                "method": METHODS[args.method],
+                "trajectories": len(seqs),
                 "reps": args.reps,
                 "profiledPasses": args.profiled,
                 "wallMsPerBatch": wall_ms,

@@ -1,6 +1,9 @@
 /** The short human-readable summary of a `prism bench profile` result (pure). */
 import type { Share } from './profile-aggregate.ts';
-import type { ProfileResult, ProfileSide } from './profile.ts';
+import { torchWayOf, type ProfileResult, type ProfileSide } from './profile.ts';
+
+/** How a table names PyTorch's side. */
+export const TORCH_WAY_LABEL = { loop: 'paper loop', hooks: 'hooks (batched)' } as const;
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const ms = (x: number): string => x.toFixed(1);
@@ -40,7 +43,7 @@ export function profileTable(r: ProfileResult, top = 12): string {
     '| side | wall ms/batch (unprofiled) | profiled wall ms | matmul: share · work · achieved | phases |',
     '|---|---|---|---|---|',
     `| ours: ${r.ours.backend.kind}, ${r.ours.path ?? '?'} path | ${ms(r.ours.wallMsPerBatch)} | ${ms(r.ours.profiledWallMs)} | ${mm(r.ours)} | ${shareList(r.ours.profile.byPhase, 8)} |`,
-    `| PyTorch ${r.torch.torch}: paper loop | ${ms(r.torch.wallMsPerBatch)} | ${ms(r.torch.profiledWallMs)} | ${mm(r.torch)} | ${shareList(r.torch.profile.byPhase, 5)} |`,
+    `| PyTorch ${r.torch.torch}: ${TORCH_WAY_LABEL[torchWayOf(r)]} | ${ms(r.torch.wallMsPerBatch)} | ${ms(r.torch.profiledWallMs)} | ${mm(r.torch)} | ${shareList(r.torch.profile.byPhase, 5)} |`,
     '',
     `ours vs PyTorch, this run: ${r.speedVsTorch.toFixed(2)}× (PyTorch wall / ours)`,
     '',

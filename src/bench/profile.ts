@@ -5,9 +5,10 @@
  * Ours: the real PrismScorer (native backend by default, the configuration's default memory cap, the
  * path `auto` picks unless forced) on the bench's synthetic trajectories: one warm-up call (auto's
  * calibration), `reps` unprofiled calls for the wall time, then `profiled` calls under `tf.profile` with each
- * kernel tagged by scorer phase (profile-hooks.ts). PyTorch: the paper loop of prism_torch.py under
+ * kernel tagged by scorer phase (profile-hooks.ts). PyTorch: one of its two ways to the same norms
+ * (`torchWay`), the paper loop of prism_torch.py or hooks_torch.py's batched per-example norms, under
  * torch.profiler (bench/pytorch/profile_torch.py), same threads, OMP_WAIT_POLICY=PASSIVE.
- * Result: bench/results/profile-<preset|folder>-<B>x<T>.json (see profile-table.ts for the table).
+ * Result: bench/results/profile-<preset|folder>-<B>x<T>[-hooks].json (see profile-table.ts for the table).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,9 @@ import {
 } from './profile-aggregate.ts';
 import { PhaseTracker, profileKernels } from './profile-hooks.ts';
 import { exportSequences, threadEnv, torchPython } from './torch.ts';
+import type { TorchWay } from './torch-way.ts';
+
+export type { TorchWay } from './torch-way.ts';
 
 const run = promisify(execFile);
 
@@ -53,6 +57,8 @@ export interface ProfileOptions {
   backend: BackendChoice;
   python?: string;
   attention: 'sdpa' | 'eager';
+  /** Which PyTorch way the other side profiles (default loop). */
+  torchWay?: TorchWay;
   logger: Logger;
   meta: { finish(): RunMeta };
 }
@@ -78,6 +84,8 @@ export interface TorchProfileSide extends ProfileSide {
   torch: string;
   transformers: string;
   threads: number;
+  /** Results written before the hook way existed have no `way`: they profiled the loop (see torchWayOf). */
+  way?: TorchWay;
   method: string;
 }
 
@@ -107,10 +115,16 @@ export const PROFILE_NOTES = [
   'Shares, not speeds: the machine is shared and loaded (see meta.loadStart/loadEnd); the gap table scales each side’s profiled shares to its unprofiled wall time, an estimate.',
 ];
 
-/** `profile-<preset or folder name>-<B>x<T>.json`. */
-export function profileFileName(o: Pick<ProfileOptions, 'source' | 'batch' | 'seq'>): string {
+/** The PyTorch way a profile result compared with. */
+export function torchWayOf(r: Pick<ProfileResult, 'torch'>): TorchWay {
+  return r.torch.way ?? 'loop';
+}
+
+/** `profile-<preset or folder name>-<B>x<T>.json`, `…-hooks.json` against PyTorch's hook way. */
+export function profileFileName(o: Pick<ProfileOptions, 'source' | 'batch' | 'seq' | 'torchWay'>): string {
   const name = 'preset' in o.source ? o.source.preset : basename(o.source.modelDir);
-  return `profile-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${o.batch}x${o.seq}.json`;
+  const way = (o.torchWay ?? 'loop') === 'loop' ? '' : `-${o.torchWay}`;
+  return `profile-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${o.batch}x${o.seq}${way}.json`;
 }
 
 async function oursSide(
@@ -186,6 +200,7 @@ interface TorchJson {
   torch: string;
   transformers: string;
   threads: number;
+  way?: TorchWay;
   method: string;
   wallMsPerBatch: number;
   profiledWallMs: number;
@@ -197,6 +212,7 @@ async function torchSide(o: ProfileOptions, modelDir: string, idsPath: string): 
   const script = join(repoRoot(), 'bench', 'pytorch', 'profile_torch.py');
   const args = [script, '--model', modelDir, '--ids', idsPath, '--threads', String(o.threads)];
   args.push('--reps', String(o.reps), '--profiled', String(o.profiled), '--attn', o.attention);
+  args.push('--method', o.torchWay ?? 'loop');
   let out: TorchJson;
   try {
     const { stdout } = await run(python, args, {
@@ -224,6 +240,7 @@ async function torchSide(o: ProfileOptions, modelDir: string, idsPath: string): 
     torch: out.torch,
     transformers: out.transformers,
     threads: out.threads,
+    way: out.way ?? o.torchWay ?? 'loop',
     method: out.method,
     wallMsPerBatch: out.wallMsPerBatch,
     profiledWallMs: out.profiledWallMs,

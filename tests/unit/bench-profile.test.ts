@@ -157,6 +157,12 @@ describe('profile aggregation (pure)', () => {
     expect(profileFileName({ source: { modelDir: '/m/my model' }, batch: 8, seq: 128 })).toBe(
       'profile-my_model-8x128.json',
     );
+    expect(profileFileName({ source: { preset: 'tiny' }, batch: 16, seq: 128, torchWay: 'hooks' })).toBe(
+      'profile-tiny-16x128-hooks.json',
+    );
+    expect(profileFileName({ source: { preset: 'tiny' }, batch: 16, seq: 128, torchWay: 'loop' })).toBe(
+      'profile-tiny-16x128.json',
+    );
   });
 });
 

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { profileSection, readProfileResults } from '../../src/bench/report/profile-section.ts';
 import { generateReport } from '../../src/bench/report/report.ts';
 import { gridVerdicts, readTorchGrid, torchGridSection } from '../../src/bench/report/torch-grid-section.ts';
+import { torchWayOf } from '../../src/bench/profile.ts';
+import { TORCH_WAY_LABEL } from '../../src/bench/profile-table.ts';
 import { gridTable } from '../../src/bench/torch-grid.ts';
 
 const RESULTS = join(import.meta.dirname, '..', '..', 'bench', 'results');
@@ -17,7 +19,7 @@ describe('BENCHMARKS §9 from bench/results/profile-*.json', () => {
     expect(md).toMatch(/^## 9\. Where the time goes/);
     for (const r of results) {
       expect(md).toContain(
-        `| ${r.model.id} ${r.batch}×${r.seq} | ${r.ours.path ?? '?'} | ${r.speedVsTorch.toFixed(2)}× |`,
+        `| ${r.model.id} ${r.batch}×${r.seq} | ${r.ours.path ?? '?'} | ${TORCH_WAY_LABEL[torchWayOf(r)]} | ${r.speedVsTorch.toFixed(2)}× |`,
       );
       expect(md).toContain(r.meta.command);
     }
@@ -157,6 +159,22 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     };
     expect(gridVerdicts([hooksOnly], [p])).toContain(
       `| yes | **no** | PyTorch's faster way here is its hook path (2.00× its loop; not profiled); §9 ${p.model.id}`,
+    );
+    // With a profile of the hook path for that shape, the cell reads from it instead.
+    const againstHooks = {
+      ...p,
+      torch: { ...p.torch, way: 'hooks' as const },
+      speedVsTorch: 0.42,
+      gap: [{ name: 'softmax', oursMs: 90, torchMs: 10, deltaMs: 80 }],
+    };
+    const cell = gridVerdicts([hooksOnly], [p, againstHooks]);
+    expect(cell).toContain(
+      `| yes | **no** | §9 ${p.model.id} ${p.batch}×${p.seq} vs PyTorch's hook path (0.42× there): softmax +80 ms |`,
+    );
+    expect(cell).not.toContain('not profiled');
+    // Where the loop is the faster way, the loop's profile is used even when a hooks profile exists.
+    expect(gridVerdicts([slow], [againstHooks, p])).toContain(
+      `vs the loop (${p.speedVsTorch.toFixed(2)}× there)`,
     );
     expect(md).toContain(`${worst.name} +${worst.deltaMs.toFixed(0)} ms`);
     expect(md).toContain('| other 3×7 | **no** | yes |  |');

@@ -1,11 +1,12 @@
 /**
  * BENCHMARKS.md §9 from bench/results/profile-*.json (`prism bench profile`): where the scorer's
- * time goes next to PyTorch's paper loop, one summary row per profile and the full table of each.
+ * time goes next to one of PyTorch's two ways (its paper loop or its hook-based batched norms), one
+ * summary row per profile and the full table of each.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ProfileResult } from '../profile.ts';
-import { profileTable } from '../profile-table.ts';
+import { torchWayOf, type ProfileResult } from '../profile.ts';
+import { profileTable, TORCH_WAY_LABEL } from '../profile-table.ts';
 
 /** Every profile-*.json in `dir`, in file-name order (none when the folder is missing). */
 export async function readProfileResults(dir: string): Promise<ProfileResult[]> {
@@ -28,7 +29,7 @@ function summaryRow(r: ProfileResult): string {
   const oursTop = top(r.ours);
   const torchTop = top(r.torch);
   return (
-    `| ${r.model.id} ${r.batch}×${r.seq} | ${r.ours.path ?? '?'} | ${r.speedVsTorch.toFixed(2)}× | ` +
+    `| ${r.model.id} ${r.batch}×${r.seq} | ${r.ours.path ?? '?'} | ${TORCH_WAY_LABEL[torchWayOf(r)]} | ${r.speedVsTorch.toFixed(2)}× | ` +
     `${pct(phase('recompute'))} | ${pct(phase('backward'))} | ${pct(phase('forward'))} | ` +
     `${oursTop ? `${oursTop.name} ${pct(oursTop.share)}` : '—'} | ${torchTop ? `${torchTop.name} ${pct(torchTop.share)}` : '—'} | ` +
     `${r.meta.loadStart[0]} → ${r.meta.loadEnd[0]} |`
@@ -41,18 +42,19 @@ export function profileSection(results: readonly ProfileResult[]): string {
   const head = [
     '## 9. Where the time goes: `prism bench profile` (issue 14)',
     '',
-    'Our tfjs scorer under `tf.profile`, tagged by scorer phase, next to PyTorch’s paper loop under',
-    '`torch.profiler`, same model folder, ids and threads, in one run. Shares, not speeds: the wall ratio',
-    'of a loaded two-core machine moves from run to run (see the load column); each row’s own notes say',
-    'what the kernel times include.',
+    'Our tfjs scorer under `tf.profile`, tagged by scorer phase, next to one of PyTorch’s two ways to the',
+    'same norms under `torch.profiler` (`--torch-way`: its paper loop, or its hook-based batched norms,',
+    '`bench/pytorch/hooks_torch.py`), same model folder, ids and threads, in one run. Shares, not speeds:',
+    'the wall ratio of a loaded two-core machine moves from run to run (see the load column); each row’s',
+    'own notes say what the kernel times include.',
     '',
-    '| model B×T | our path | ours vs PyTorch (this run) | recompute | backward | forward | our top op | PyTorch top op | load 1 min (start → end) |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model B×T | our path | PyTorch way | ours vs PyTorch (this run) | recompute | backward | forward | our top op | PyTorch top op | load 1 min (start → end) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(summaryRow),
   ];
   const details = results.flatMap((r) => [
     '',
-    `### ${r.model.id} ${r.batch}×${r.seq}`,
+    `### ${r.model.id} ${r.batch}×${r.seq}${torchWayOf(r) === 'loop' ? '' : ` vs PyTorch ${TORCH_WAY_LABEL[torchWayOf(r)]}`}`,
     '',
     `\`${r.meta.command}\` · ${r.meta.startedAt} · commit ${r.meta.commit} · ${r.meta.machine.cpuModel}, ${r.meta.machine.cores} cores`,
     '',

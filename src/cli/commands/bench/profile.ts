@@ -4,6 +4,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../../backend/choices.ts
 import { ConfigError } from '../../../errors.ts';
 import { PRESETS, type Preset } from '../../../model/config.ts';
 import { positiveInt, resultsDir } from './common.ts';
+import { TORCH_WAYS, type TorchWay } from '../../../bench/torch-way.ts';
 
 interface ProfileFlags {
   preset?: Preset;
@@ -17,6 +18,7 @@ interface ProfileFlags {
   backend: BackendChoice;
   python?: string;
   attn: 'sdpa' | 'eager';
+  torchWay: TorchWay;
   top: number;
   results?: string;
 }
@@ -76,12 +78,16 @@ async function action(flags: ProfileFlags): Promise<void> {
     backend: flags.backend,
     python: flags.python,
     attention: flags.attn,
+    torchWay: flags.torchWay,
     logger: log,
     meta: startMeta({ quick: false }),
   });
   const dir = resultsDir(flags.results);
   await fs.mkdir(dir, { recursive: true });
-  const file = path.join(dir, profileFileName({ source, batch: flags.batch, seq: flags.seq }));
+  const file = path.join(
+    dir,
+    profileFileName({ source, batch: flags.batch, seq: flags.seq, torchWay: flags.torchWay }),
+  );
   await fs.writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`${profileTable(result, flags.top)}\n\nwrote ${file}\n`);
 }
@@ -90,7 +96,7 @@ export function registerProfile(bench: Command): void {
   bench
     .command('profile')
     .description(
-      'op-level profile of micro-batches on both sides of `bench torch` (tf.profile by scorer phase; torch.profiler of the paper loop); writes bench/results/profile-<model>-<B>x<T>.json',
+      "op-level profile of micro-batches on both sides of `bench torch` (tf.profile by scorer phase; torch.profiler of PyTorch's paper loop or hook path); writes bench/results/profile-<model>-<B>x<T>[-hooks].json",
     )
     .option('--preset <name>', `random built-in model (seed 0): ${PRESETS.join(' | ')}`, oneOf(PRESETS))
     .option('--model <dir>', 'Hugging Face model folder instead')
@@ -129,6 +135,12 @@ export function registerProfile(bench: Command): void {
       'transformers attention: sdpa | eager',
       oneOf(['sdpa', 'eager'] as const),
       'sdpa',
+    )
+    .option(
+      '--torch-way <way>',
+      `PyTorch's side: ${TORCH_WAYS.join(' | ')} (its paper loop, or batched norms from hooks: hooks_torch.py, needs clients/python installed)`,
+      oneOf(TORCH_WAYS),
+      'loop',
     )
     .option('--top <n>', 'ops per side in the table', positiveInt, 12)
     .option('--results <dir>', 'results folder (default bench/results)')
