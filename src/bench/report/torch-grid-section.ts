@@ -58,14 +58,14 @@ function gapParts(p: ProfileResult): string {
 
 /**
  * For a row that misses the speed target: the op families ours spends most over PyTorch, from the
- * profile of its shape against PyTorch's faster way there (§9), else against the loop with a note.
+ * profile of its shape against PyTorch's faster way there (§9), else against its other way (said so).
  */
 function whereTheTimeGoes(r: GridRow, profiles: readonly ProfileResult[]): string {
   const way = fasterWay(r);
   const ofShape = profiles.filter(
     (x) => x.model.id === basename(r.model) && x.batch === r.batch && x.seq === r.seq,
   );
-  const p = ofShape.find((x) => torchWayOf(x) === way) ?? ofShape.find((x) => torchWayOf(x) === 'loop');
+  const p = ofShape.find((x) => torchWayOf(x) === way) ?? ofShape[0];
   const unprofiledHooks =
     way === 'hooks' && (p === undefined || torchWayOf(p) !== 'hooks')
       ? `PyTorch's faster way here is its hook path (${((r.torchHooksTrajPerSec ?? 0) / r.torchTrajPerSec).toFixed(2)}× its loop; not profiled); `
