@@ -11,6 +11,7 @@ import { log as rootLog, type Logger } from '../log.ts';
 import { saveModel } from '../model-store/llama.ts';
 import { bootstrap, type Booted } from './bootstrap.ts';
 import { writeOptimizerState } from './checkpoint/optimizer-state.ts';
+import { engineSequence } from './engines/common.ts';
 import { RlEngine } from './engines/rl.ts';
 import { SftEngine } from './engines/sft.ts';
 import { IdLog } from './id-log.ts';
@@ -153,13 +154,19 @@ function stepEngine(
   cfg: SftTrainerConfig | RlTrainerConfig,
   booted: Booted,
   maxTokens: number,
+  log: Logger,
 ): { engine: StepEngine<unknown>; advantage: LoopOptions['advantage'] } {
-  const seq = {
-    tokenizer: booted.tokenizer,
-    vocabSize: booted.model.config.vocab_size,
-    maxSeqLen: cfg.maxSeqLen,
-    maxTokens,
-  };
+  const seq = engineSequence(booted.model.config, booted.tokenizer, cfg.maxSeqLen, maxTokens);
+  if (seq.maxSeqLen < cfg.maxSeqLen) {
+    log.warn(
+      {
+        maxSeqLen: cfg.maxSeqLen,
+        maxPositionEmbeddings: booted.model.config.max_position_embeddings,
+        tokens: seq.maxSeqLen,
+      },
+      'trainer maxSeqLen capped at the model limit (max_position_embeddings + 1 tokens)',
+    );
+  }
   if (kind === 'rl') {
     const rl = cfg as RlTrainerConfig;
     const engine = new RlEngine(
@@ -295,7 +302,7 @@ export async function startTrainer(
       },
     );
     const maxTokens = config.input?.limits?.maxTokens ?? DEFAULT_LIMITS.maxTokens;
-    const { engine, advantage } = stepEngine(kind, cfg, booted, maxTokens);
+    const { engine, advantage } = stepEngine(kind, cfg, booted, maxTokens, log);
     const loop = trainerLoop(kind, cfg, booted, { engine, advantage, sink, metrics, log });
     return await run(kind, {
       consumer,

@@ -4,7 +4,7 @@ import { perExampleLoss, batchTensors, packBatch } from '../../src/sequence/inde
 import { RlEngine, type RlPrepared } from '../../src/trainer/engines/rl.ts';
 import { SftEngine } from '../../src/trainer/engines/sft.ts';
 import { alignBehaviourLogprobs } from '../../src/trainer/engines/behaviour.ts';
-import { tokenLogProbs } from '../../src/trainer/engines/common.ts';
+import { engineSequence, tokenLogProbs } from '../../src/trainer/engines/common.ts';
 import { rlLoss } from '../../src/trainer/rl-loss.ts';
 import { AdamW } from '../../src/trainer/optim/adamw.ts';
 import type { TrainItem } from '../../src/trainer/types.ts';
@@ -41,6 +41,26 @@ describe('SftEngine', () => {
     expect(r.lossSum / r.weight).toBeCloseTo((per[0] * 6 + per[1] * 3) / 9, 4);
     expect(r.grads.size).toBe(model.namedWeights().size);
     for (const g of r.grads.values()) g.dispose();
+  });
+
+  it('cuts a trajectory longer than the model’s positions, where an uncapped maxSeqLen stops the step', () => {
+    const model = tinyModel(); // 64 positions
+    const long = inputRecord(scored(countingTrajectory('long', 1, {}, 150)), 0);
+    const prepared = (engine: SftEngine) => {
+      const p = engine.prepare(long);
+      if (!p.ok) throw p.error;
+      return [{ record: long, prepared: p.prepared }];
+    };
+    const seq = engineSequence(model.config, null, 200);
+    expect(seq.maxSeqLen).toBe(65); // 64 positions hold 65 tokens
+    const r = new SftEngine(model, seq).computeGrads(prepared(new SftEngine(model, seq)));
+    expect(r.tokens).toBe(65 - 2); // the user turn's 2 tokens are not targets
+    expect(Number.isFinite(r.lossSum)).toBe(true);
+    for (const g of r.grads.values()) g.dispose();
+    const uncapped = new SftEngine(model, { ...seq, maxSeqLen: 200 });
+    expect(() => uncapped.computeGrads(prepared(uncapped))).toThrow(/max_position_embeddings/);
+    // A limit the model holds is left as it is.
+    expect(engineSequence(model.config, null, 32).maxSeqLen).toBe(32);
   });
 
   it('rejects a trajectory without assistant tokens with the sequence reason code', () => {

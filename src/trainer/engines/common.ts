@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LlamaModel } from '../../model/llama.ts';
-import { buildSequence, type BuiltSequence } from '../../sequence/index.ts';
+import { buildSequence, tokenLimit, type BuiltSequence } from '../../sequence/index.ts';
 import { SequenceError } from '../../sequence/errors.ts';
 import type { TurnTokenizer } from '../../tokenizer/types.ts';
 import { PrismError } from '../../errors.ts';
@@ -17,6 +17,26 @@ export interface SequenceSettings {
   maxSeqLen: number;
   /** input.limits.maxTokens (text turns tokenized): over it → TOO_MANY_TOKENS dead letter. */
   maxTokens?: number;
+}
+
+/**
+ * The engines' sequence settings. trainer.maxSeqLen counts tokens and is capped, as the scorer caps
+ * scorer.maxSeqLen, at what the model's positions hold (src/sequence/token-limit.ts): a longer trajectory
+ * is cut like any other over the limit, where a forward of more positions than the model has would throw
+ * on every micro-batch holding one and stop the trainer.
+ */
+export function engineSequence(
+  config: { vocab_size: number; max_position_embeddings: number },
+  tokenizer: TurnTokenizer | null,
+  maxSeqLen: number,
+  maxTokens?: number,
+): SequenceSettings {
+  return {
+    tokenizer,
+    vocabSize: config.vocab_size,
+    maxSeqLen: tokenLimit(maxSeqLen, config.max_position_embeddings),
+    maxTokens,
+  };
 }
 
 /** The shared trajectory → sequence rule (src/sequence), with its errors as dead-letter reasons. */
