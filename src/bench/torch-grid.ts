@@ -300,3 +300,21 @@ export function gridTable(rows: readonly GridRow[]): string {
     ),
   ].join('\n');
 }
+
+/**
+ * torch-grid.json's rows after a run: a re-measured row (same model, B, T and threads) takes the old
+ * one's place, so the grid keeps its order; rows of new configurations follow, in run order.
+ */
+export function mergeGridRows<R extends Record<string, unknown>>(
+  previous: readonly R[],
+  fresh: readonly R[],
+): R[] {
+  const key = (r: R): string => `${String(r.model)}|${String(r.batch)}|${String(r.seq)}|${String(r.threads)}`;
+  const byKey = new Map(fresh.map((r) => [key(r), r]));
+  const out = previous.map((p) => {
+    const r = byKey.get(key(p));
+    byKey.delete(key(p));
+    return r ?? p;
+  });
+  return [...out, ...byKey.values()];
+}

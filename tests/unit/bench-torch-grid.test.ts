@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { childEnding } from '../../src/bench/errors.ts';
 import { compare } from '../../src/bench/torch.ts';
-import { runTorchGrid } from '../../src/bench/torch-grid.ts';
+import { mergeGridRows, runTorchGrid } from '../../src/bench/torch-grid.ts';
 import { gini } from '../../src/stats/index.ts';
 
 describe('prism bench torch --model: the grid', () => {
@@ -55,5 +55,21 @@ describe('compare: our norms against the paper loop’s', () => {
     expect(off.maxLoss).toBeCloseTo(0.5, 12);
     expect(off.maxGini).toBeCloseTo(gini([1, 2, 3, 4.4]) - gini([1, 2, 3, 4]), 12);
     expect(off.maxGini).toBeGreaterThan(0);
+  });
+});
+
+describe('torch-grid.json merge', () => {
+  it('puts a re-measured row in its old place and appends new configurations in run order', () => {
+    const row = (model: string, seq: number, v: number) => ({ model, batch: 16, seq, threads: 2, v });
+    const previous = [row('/m/a', 128, 1), row('/m/a', 512, 1), row('/m/b', 128, 1)];
+    const merged = mergeGridRows(previous, [row('/m/c', 128, 2), row('/m/a', 512, 2)]);
+    expect(merged).toEqual([
+      row('/m/a', 128, 1),
+      row('/m/a', 512, 2),
+      row('/m/b', 128, 1),
+      row('/m/c', 128, 2),
+    ]);
+    // Another thread count is another configuration.
+    expect(mergeGridRows(previous, [{ ...row('/m/a', 128, 3), threads: 1 }])).toHaveLength(4);
   });
 });

@@ -25,7 +25,7 @@ interface TorchFlags {
 
 /** `--model DIR…`: the grid; rows merge into torch-grid.json by (model, B, T, threads). */
 async function runGrid(flags: TorchFlags, models: string[]): Promise<void> {
-  const [{ runTorchGrid, gridTable }, { log }] = await Promise.all([
+  const [{ runTorchGrid, gridTable, mergeGridRows }, { log }] = await Promise.all([
     import('../../../bench/torch-grid.ts'),
     import('../../../log.ts'),
   ]);
@@ -55,10 +55,10 @@ async function runGrid(flags: TorchFlags, models: string[]): Promise<void> {
   } catch {
     // first run
   }
-  const key = (r: Record<string, unknown>): string =>
-    `${String(r.model)}|${String(r.batch)}|${String(r.seq)}|${String(r.threads)}`;
-  const fresh = rows.map((r) => ({ ...r, meta: finished }));
-  const merged = [...previous.filter((p) => !fresh.some((r) => key(r) === key(p))), ...fresh];
+  const merged = mergeGridRows(
+    previous,
+    rows.map((r) => ({ ...r, meta: finished })),
+  );
   await writeFile(path, `${JSON.stringify({ kind: 'torch-grid', rows: merged }, null, 2)}\n`);
   process.stdout.write(
     `load ${finished.loadStart.join('/')} → ${finished.loadEnd.join('/')}\n\n${gridTable(rows)}\n\nwrote ${path}\n`,
