@@ -5,9 +5,10 @@
  * Ours: the real PrismScorer (native backend by default, the configuration's default memory cap, the
  * path `auto` picks unless forced) on the bench's synthetic trajectories: one warm-up call (auto's
  * calibration), `reps` unprofiled calls for the wall time, then `profiled` calls under `tf.profile` with each
- * kernel tagged by scorer phase (profile-hooks.ts). PyTorch (run first, see runProfile): one of its two ways to the same norms
- * (`torchWay`), the paper loop of prism_torch.py or hooks_torch.py's batched per-example norms, under
- * torch.profiler (bench/pytorch/profile_torch.py), same threads, OMP_WAIT_POLICY=PASSIVE.
+ * kernel tagged by scorer phase (profile-hooks.ts), in a child process. PyTorch (run first, in its own
+ * child, see runProfile): one of its two ways to the same norms (`torchWay`), the paper loop of
+ * prism_torch.py or hooks_torch.py's batched per-example norms, under torch.profiler
+ * (bench/pytorch/profile_torch.py), same threads, OMP_WAIT_POLICY=PASSIVE.
  * Result: bench/results/profile-<preset|folder>-<B>x<T>[-hooks].json (see profile-table.ts for the table).
  */
 import { execFile } from 'node:child_process';
@@ -128,10 +129,15 @@ export function profileFileName(o: Pick<ProfileOptions, 'source' | 'batch' | 'se
   return `profile-${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${o.batch}x${o.seq}${way}.json`;
 }
 
-async function oursSide(
-  o: ProfileOptions,
-  modelDir: string,
-): Promise<{ side: OursSide; model: ProfileResult['model'] }> {
+export type OursProfile = { side: OursSide; model: ProfileResult['model'] };
+
+export type OursSideOptions = Pick<
+  ProfileOptions,
+  'batch' | 'seq' | 'reps' | 'profiled' | 'path' | 'backend' | 'logger'
+>;
+
+/** Our side in this process (what `prism bench profile --ours-only` runs in the child, see oursInChild). */
+export async function oursSide(o: OursSideOptions, modelDir: string): Promise<OursProfile> {
   const backend = await selectBackend(o.backend, { logger: o.logger });
   const probe = await openProbeModel({ modelDir });
   const tracker = new PhaseTracker();
@@ -250,6 +256,32 @@ async function torchSide(o: ProfileOptions, modelDir: string, idsPath: string): 
   };
 }
 
+/**
+ * Our side in a fresh child (`prism bench profile --model DIR … --ours-only`), as PyTorch's side runs in
+ * its own: neither then runs in a process another side has used (see runProfile).
+ */
+async function oursInChild(o: ProfileOptions, modelDir: string): Promise<OursProfile> {
+  const args = [join(repoRoot(), 'bin', 'prism.mjs'), 'bench', 'profile', '--model', modelDir];
+  args.push('--batch', String(o.batch), '--seq', String(o.seq), '--reps', String(o.reps));
+  args.push('--profiled', String(o.profiled), '--threads', String(o.threads), '--path', o.path);
+  args.push('--backend', o.backend, '--ours-only');
+  try {
+    const { stdout } = await run(process.execPath, args, {
+      cwd: repoRoot(),
+      env: { ...threadEnv(o.threads), OMP_WAIT_POLICY: 'PASSIVE' },
+      maxBuffer: 64 * 2 ** 20,
+      timeout: 3_600_000,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as OursProfile;
+  } catch (err) {
+    throw new BenchError(
+      'CHILD_FAILED',
+      `prism bench profile --ours-only failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
+      { cause: err },
+    );
+  }
+}
+
 const ENV_KEYS = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS', 'OMP_WAIT_POLICY'];
 
 export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
@@ -265,16 +297,17 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
         m.dispose();
       }
     } else modelDir = o.source.modelDir;
-    // PyTorch's side first, while this process holds no model. Run after ours (the 0.5 B shape leaves
-    // this process several GB), its page faults cost 5× the system time and the hook way ran 3× slower
-    // than started from a fresh process (q05b 4×128: 27 s vs 5 s of system time, 16.2 vs 5.5 s per batch).
+    // Each side in its own fresh child, PyTorch's first. When PyTorch's ran from the process that had
+    // just held our 0.5 B model, its page faults cost 5× the system time and the hook way ran 3× slower
+    // (q05b 4×128: 27 s vs 5 s of system time, 16.2 vs 5.5 s per batch); ours run in the process after a
+    // PyTorch child had used 7 GB was once 14 % slower (m60 16×512).
     const vocab = parseConfigText(await readFile(join(modelDir, CONFIG_FILE), 'utf8'), modelDir).vocab_size;
     const idsPath = join(dir, 'ids.json');
     await writeFile(idsPath, JSON.stringify(exportSequences(o.batch, o.seq, vocab)));
     o.logger.info({ modelDir, way: o.torchWay ?? 'loop' }, 'profile: PyTorch side');
     const torch = await torchSide(o, modelDir, idsPath);
     o.logger.info({ modelDir, batch: o.batch, seq: o.seq }, 'profile: tfjs side');
-    const { side: ours, model } = await oursSide(o, modelDir);
+    const { side: ours, model } = await oursInChild(o, modelDir);
     return {
       kind: 'profile',
       meta: o.meta.finish(),

@@ -5,11 +5,12 @@
  * Needs python3 with torch, transformers and clients/python installed (CI installs them).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProfileResult } from '../../src/bench/profile.ts';
 import { exportSequences } from '../../src/bench/torch.ts';
 import { initModel } from '../../src/model/llama.ts';
 import { saveModel } from '../../src/model-store/llama.ts';
@@ -63,6 +64,27 @@ describe('profile_torch.py (PyTorch side of bench profile)', () => {
     const all = out.ops.reduce((s, o) => s + o.selfMs, 0);
     expect(msIn(out.ops, 'other') / all).toBeLessThan(0.2);
   }, 120_000);
+
+  it('prism bench profile runs both sides in children and writes the hook way’s result file', async () => {
+    const results = join(dir, 'results');
+    const args = [join(ROOT, 'bin', 'prism.mjs'), 'bench', 'profile', '--preset', 'tiny', '--batch', '2'];
+    args.push('--seq', '16', '--reps', '1', '--profiled', '1', '--threads', '1', '--backend', 'cpu');
+    args.push('--torch-way', 'hooks', '--results', results);
+    await run(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, PRISM_TORCH_PYTHON: PYTHON, TF_NUM_INTRAOP_THREADS: '' },
+    });
+    const r = JSON.parse(
+      readFileSync(join(results, 'profile-tiny-2x16-hooks.json'), 'utf8'),
+    ) as ProfileResult;
+    expect(r.torch.way).toBe('hooks');
+    expect(r.ours.backend.kind).toBe('cpu');
+    expect(r.ours.kernels).toBeGreaterThan(0);
+    expect(r.ours.profile.byPhase.map((p) => p.name)).toContain('backward');
+    expect(r.model.id).toBe('tiny');
+    expect(r.speedVsTorch).toBeGreaterThan(0);
+    expect(Number.isFinite(r.speedVsTorch)).toBe(true);
+  }, 180_000);
 
   it('still profiles the paper loop by default', async () => {
     const out = await profile('loop');

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { BACKEND_CHOICES, type BackendChoice } from '../../../backend/choices.ts';
 import { ConfigError } from '../../../errors.ts';
@@ -19,6 +19,7 @@ interface ProfileFlags {
   python?: string;
   attn: 'sdpa' | 'eager';
   torchWay: TorchWay;
+  oursOnly?: boolean;
   top: number;
   results?: string;
 }
@@ -50,12 +51,36 @@ function pinThreads(threads: number): void {
   for (const [k, v] of Object.entries(want)) if ((process.env[k] ?? '') === '') process.env[k] = v;
 }
 
+/** The child side of runProfile: our side alone, one JSON line on stdout (bench/profile.ts oursInChild). */
+async function oursOnly(flags: ProfileFlags): Promise<void> {
+  if (flags.model === undefined) throw new ConfigError('--ours-only needs --model DIR');
+  const [{ oursSide }, { log }, { resolve }] = await Promise.all([
+    import('../../../bench/profile.ts'),
+    import('../../../log.ts'),
+    import('node:path'),
+  ]);
+  const out = await oursSide(
+    {
+      batch: flags.batch,
+      seq: flags.seq,
+      reps: flags.reps,
+      profiled: flags.profiled,
+      path: flags.path,
+      backend: flags.backend,
+      logger: log,
+    },
+    resolve(flags.model),
+  );
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
 async function action(flags: ProfileFlags): Promise<void> {
   if ((flags.model === undefined) === (flags.preset === undefined))
     throw new ConfigError('give exactly one of --model DIR or --preset NAME');
   const envThreads = Number(process.env.TF_NUM_INTRAOP_THREADS);
   const threads = flags.threads ?? (envThreads > 0 ? envThreads : availableParallelism());
   pinThreads(threads);
+  if (flags.oursOnly === true) return oursOnly(flags);
   const [{ runProfile, profileFileName }, { profileTable }, { startMeta }, { log }, fs, path] =
     await Promise.all([
       import('../../../bench/profile.ts'),
@@ -141,6 +166,12 @@ export function registerProfile(bench: Command): void {
       `PyTorch's side: ${TORCH_WAYS.join(' | ')} (its paper loop, or batched norms from hooks: hooks_torch.py, needs clients/python installed)`,
       oneOf(TORCH_WAYS),
       'loop',
+    )
+    .addOption(
+      new Option(
+        '--ours-only',
+        'internal: run our side alone and print it as JSON (the child runProfile spawns)',
+      ).hideHelp(),
     )
     .option('--top <n>', 'ops per side in the table', positiveInt, 12)
     .option('--results <dir>', 'results folder (default bench/results)')
