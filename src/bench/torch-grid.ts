@@ -49,6 +49,8 @@ export interface GridRow extends GridConfig {
   /** PyTorch's hook-based batched norms (hooks_torch.py), traj/s; NaN when that side failed (see hooksError);
    *  absent in rows from before it was run. */
   torchHooksTrajPerSec?: number;
+  /** That side's peak RSS (absent in rows from before it was recorded, and where it failed). */
+  torchHooksPeakRssMB?: number;
   hooksError?: string;
   /** ours / the faster of PyTorch's two, traj/s (when the hook side ran). */
   speedVsTorchBest?: number;
@@ -140,10 +142,10 @@ async function torchHooks(
   python: string,
   c: GridConfig,
   idsPath: string,
-): Promise<{ torchHooksTrajPerSec: number; hooksError?: string }> {
+): Promise<{ torchHooksTrajPerSec: number; torchHooksPeakRssMB?: number; hooksError?: string }> {
   try {
     const h = await torchWithPeak(o, python, c, idsPath, 'hooks_torch');
-    return { torchHooksTrajPerSec: h.out.trajectoriesPerSec };
+    return { torchHooksTrajPerSec: h.out.trajectoriesPerSec, torchHooksPeakRssMB: h.peakMB };
   } catch (err) {
     o.logger.warn({ ...c, err: errorMessage(err) }, 'torch grid: PyTorch hooks side failed');
     return { torchHooksTrajPerSec: Number.NaN, hooksError: errorMessage(err).slice(0, 300) };
@@ -292,11 +294,11 @@ export function gridTable(rows: readonly GridRow[]): string {
       ? '—'
       : `${(r.calibration.perTrajectoryMs / r.calibration.batchedMs).toFixed(2)}×`;
   return [
-    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | PyTorch hooks traj/s | speed vs PyTorch’s faster | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | max rel. norm diff | max Gini diff |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | params | B×T | threads | ours path (auto) | per-trajectory ÷ batched wall time (auto’s calibration) | ours traj/s | PyTorch paper loop traj/s | speed vs PyTorch | PyTorch hooks traj/s | speed vs PyTorch’s faster | ours GFLOP/s (% of fp32 matmul ceiling) | ours peak RSS GB | PyTorch peak RSS GB | RSS vs PyTorch | PyTorch hooks peak RSS GB | max rel. norm diff | max Gini diff |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${hooks(r)} | ${r.speedVsTorchBest === undefined ? '—' : `${f(r.speedVsTorchBest)}×`} | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} | ${r.maxGiniDiff === undefined ? '—' : r.maxGiniDiff.toExponential(1)} |`,
+        `| ${basename(r.model)} | ${Number.isFinite(r.parameters) ? `${(r.parameters / 1e6).toFixed(1)} M` : '—'} | ${r.batch}×${r.seq} | ${r.threads} | ${r.error !== undefined ? `failed: ${r.error.slice(0, 80)}` : (r.oursPath ?? '?')} | ${calib(r)} | ${f(r.oursTrajPerSec, 3)} | ${f(r.torchTrajPerSec, 3)} | ${f(r.speedVsTorch)}× | ${hooks(r)} | ${r.speedVsTorchBest === undefined ? '—' : `${f(r.speedVsTorchBest)}×`} | ${share(r)} | ${gb(r.oursPeakRssMB)} | ${gb(r.torchPeakRssMB)} | ${f(r.rssVsTorch)}× | ${r.torchHooksPeakRssMB === undefined ? '—' : gb(r.torchHooksPeakRssMB)} | ${r.maxRelNormDiff === null ? 'not checked' : r.maxRelNormDiff.toExponential(1)} | ${r.maxGiniDiff === undefined ? '—' : r.maxGiniDiff.toExponential(1)} |`,
     ),
   ].join('\n');
 }

@@ -81,6 +81,7 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
       ceilingGflops: _g,
       oursGflopPerSec: _o,
       torchHooksTrajPerSec: _h,
+      torchHooksPeakRssMB: _r,
       speedVsTorchBest: _b,
       hooksError: _e,
       maxGiniDiff: _d,
@@ -93,6 +94,7 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
       ceilingGflops: 200,
       calibration: { batchedMs: 1000, perTrajectoryMs: 2500 },
       torchHooksTrajPerSec: 12.5,
+      torchHooksPeakRssMB: 3072,
       speedVsTorchBest: 0.4,
     };
     const older = { ...bare, model: '/m/older' };
@@ -103,7 +105,8 @@ describe('BENCHMARKS §10 from bench/results/torch-grid.json', () => {
     expect(cells('measured')[9]).toBe('12.500');
     expect(cells('measured')[10]).toBe('0.40×');
     expect(cells('measured')[11]).toBe('50.0 (25.0 % of 200)');
-    for (const k of [5, 9, 10, 11]) expect(cells('older')[k]).toBe('—');
+    expect(cells('measured')[15], 'the hook side’s peak RSS').toBe('3.00');
+    for (const k of [5, 9, 10, 11, 15]) expect(cells('older')[k]).toBe('—');
     const killed = {
       ...bare,
       model: '/m/killed',
