@@ -29,6 +29,7 @@ import { openProbeModel } from '../scorer-host/open.ts';
 import type { ScorerPathSetting } from '../config/scorer.ts';
 import { PrismScorer } from '../scorer/prism-scorer.ts';
 import { BenchError } from './errors.ts';
+import { prismJsonChild } from './prism-child.ts';
 import type { RunMeta } from './machine.ts';
 import { repoRoot } from './paths.ts';
 import {
@@ -261,25 +262,11 @@ async function torchSide(o: ProfileOptions, modelDir: string, idsPath: string): 
  * its own: neither then runs in a process another side has used (see runProfile).
  */
 async function oursInChild(o: ProfileOptions, modelDir: string): Promise<OursProfile> {
-  const args = [join(repoRoot(), 'bin', 'prism.mjs'), 'bench', 'profile', '--model', modelDir];
-  args.push('--batch', String(o.batch), '--seq', String(o.seq), '--reps', String(o.reps));
-  args.push('--profiled', String(o.profiled), '--threads', String(o.threads), '--path', o.path);
-  args.push('--backend', o.backend, '--ours-only');
-  try {
-    const { stdout } = await run(process.execPath, args, {
-      cwd: repoRoot(),
-      env: { ...threadEnv(o.threads), OMP_WAIT_POLICY: 'PASSIVE' },
-      maxBuffer: 64 * 2 ** 20,
-      timeout: 3_600_000,
-    });
-    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as OursProfile;
-  } catch (err) {
-    throw new BenchError(
-      'CHILD_FAILED',
-      `prism bench profile --ours-only failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
-      { cause: err },
-    );
-  }
+  const args = ['bench', 'profile', '--model', modelDir, '--batch', String(o.batch), '--seq', String(o.seq)];
+  args.push('--reps', String(o.reps), '--profiled', String(o.profiled), '--threads', String(o.threads));
+  args.push('--path', o.path, '--backend', o.backend, '--ours-only');
+  const env = { ...threadEnv(o.threads), OMP_WAIT_POLICY: 'PASSIVE' };
+  return prismJsonChild<OursProfile>(args, env, 'prism bench profile --ours-only', 64 * 2 ** 20);
 }
 
 const ENV_KEYS = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS', 'OMP_NUM_THREADS', 'OMP_WAIT_POLICY'];

@@ -16,6 +16,7 @@ import { PrismScorer } from '../scorer/prism-scorer.ts';
 import { buildSequence, packBatch } from '../sequence/index.ts';
 import { gini } from '../stats/index.ts';
 import { BenchError } from './errors.ts';
+import { prismJsonChild } from './prism-child.ts';
 import type { RunMeta } from './machine.ts';
 import { repoRoot } from './paths.ts';
 import type { ResultBase } from './results.ts';
@@ -186,38 +187,14 @@ export interface OursOptions {
 }
 
 export async function oursAt(threads: number, o: OursOptions, modelDir: string): Promise<ScorerBenchResult> {
-  const args = [
-    join(repoRoot(), 'bin', 'prism.mjs'),
-    'bench',
-    'scorer',
-    '--model',
-    modelDir,
-    '--batch',
-    String(o.batch),
-    '--seq',
-    String(o.seq),
-    '--reps',
-    String(o.reps),
-    '--backends',
-    o.backend,
-    '--json',
-    ...(o.rows === undefined ? [] : ['--rows', o.rows.join(',')]),
-  ];
-  try {
-    const { stdout } = await run(process.execPath, args, {
-      cwd: repoRoot(),
-      env: o.env ?? threadEnv(threads),
-      maxBuffer: 16 * 2 ** 20,
-      timeout: 3_600_000,
-    });
-    return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ScorerBenchResult;
-  } catch (err) {
-    throw new BenchError(
-      'CHILD_FAILED',
-      `prism bench scorer --model … --json at ${threads} thread(s) failed: ${errorMessage(err).split('\n').slice(-6).join(' | ')}`,
-      { cause: err },
-    );
-  }
+  const args = ['bench', 'scorer', '--model', modelDir, '--batch', String(o.batch), '--seq', String(o.seq)];
+  args.push('--reps', String(o.reps), '--backends', o.backend, '--json');
+  if (o.rows !== undefined) args.push('--rows', o.rows.join(','));
+  return prismJsonChild<ScorerBenchResult>(
+    args,
+    o.env ?? threadEnv(threads),
+    `prism bench scorer --model … --json at ${threads} thread(s)`,
+  );
 }
 
 export async function torchAt(
